@@ -1,0 +1,32 @@
+# Set-up and the two everyday commands. `make run` and `make test` set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+GERMANWINGS ?= ../shared/data/pheme/fullthreads/germanwings-crash.jsonl
+
+.PHONY: setup run test lint clean
+
+setup: $(STAMP)
+
+# torch first, the CPU wheel pinned: a bare `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+# The main job: ingest a real incident's posts and ask what looks like a claim.
+run: setup
+	$(BIN)/claimwatch ingest $(GERMANWINGS)
+	$(BIN)/claimwatch query "the co-pilot deliberately crashed the plane" -k 5
+
+lint: setup
+	$(BIN)/ruff check tracker alerts tests bench
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) claimwatch.db claimwatch.db-wal claimwatch.db-shm indexes/claims.*

@@ -1,0 +1,3 @@
+"""claimwatch's service: everything that decides whether and what to alert."""
+
+__version__ = "0.1.0"

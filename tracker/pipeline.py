@@ -1,0 +1,215 @@
+"""One batch of posts in, everything after it in order: dedupe, claims, vectors, store, index.
+
+The order is what makes a crash harmless: vectors are computed first, then posts, claims
+and new vectors are committed in one transaction, and only then added to the FAISS index.
+The index is therefore never ahead of the database, and whatever it lacks after a crash is
+added back from the stored vectors when it is next opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import functools
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+import numpy as np
+
+from tracker.claims import ClaimExtractor, ExtractedClaim
+from tracker.embed import Embedder, ModelWorker
+from tracker.errors import PostError
+from tracker.index import ClaimIndex
+from tracker.models import Post
+from tracker.normalize import text_hash
+from tracker.store import NewClaim, NewPost, Store
+
+__all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected"]
+
+T = TypeVar("T")
+
+
+class Outcome(enum.StrEnum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that was not taken: where it was (line number, or item index) and why."""
+
+    line: int
+    reason: str
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Per post, in the order given: stored or duplicate; and the counts behind them."""
+
+    outcomes: list[Outcome]
+    claims: int = 0
+    embedded: int = 0
+    reused: int = 0
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """The summary of one ingest: records read, posts stored, duplicates, rejected lines,
+    claims stored, texts embedded, and claims whose vector was reused (never re-embedded)."""
+
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    claims: int = 0
+    embedded: int = 0
+    reused: int = 0
+    rejects: list[Rejected] = field(default_factory=list)
+
+    def add(self, batch: BatchResult) -> None:
+        self.stored += batch.outcomes.count(Outcome.STORED)
+        self.duplicates += batch.outcomes.count(Outcome.DUPLICATE)
+        self.claims += batch.claims
+        self.embedded += batch.embedded
+        self.reused += batch.reused
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "read": self.read,
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+            "claims": self.claims,
+            "embedded": self.embedded,
+            "reused": self.reused,
+            "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejects],
+        }
+
+
+class Pipeline:
+    """Runs batches of posts through claims, embedding, the store and the index.
+
+    Model and FAISS work runs on ``worker``'s thread; database writes on one writer
+    thread of the pipeline's own. Call from a running event loop.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        index: ClaimIndex,
+        worker: ModelWorker,
+        extractor: ClaimExtractor,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.index = index
+        self.worker = worker
+        self.extractor = extractor
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
+
+    async def _db(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+
+    def _claims_of(self, posts: Iterable[Post]) -> list[NewPost]:
+        memo: dict[str, list[ExtractedClaim]] = {}
+        out: list[NewPost] = []
+        for post in posts:
+            digest = text_hash(post.text)
+            if post.is_repost:
+                claims: list[ExtractedClaim] = []
+            elif digest in memo:
+                claims = memo[digest]
+            else:
+                claims = memo[digest] = self.extractor.extract(post.text)
+            out.append(
+                NewPost(post, digest, [NewClaim(c.text, text_hash(c.text)) for c in claims])
+            )
+        return out
+
+    async def add_posts(self, posts: Sequence[Post]) -> BatchResult:
+        """Store a batch of posts; a post whose (source, id) is stored already, or that
+        appears twice in the batch, is a duplicate and changes nothing."""
+        model = self.embedder.name
+        existing = await self._db(self.store.existing_keys, [(p.source, p.id) for p in posts])
+        seen: set[tuple[str, str]] = set()
+        fresh: list[Post] = []
+        fresh_at: list[int] = []
+        outcomes = [Outcome.DUPLICATE] * len(posts)
+        for position, post in enumerate(posts):
+            key = (post.source, post.id)
+            if key in existing or key in seen:
+                continue
+            seen.add(key)
+            fresh.append(post)
+            fresh_at.append(position)
+        if not fresh:
+            return BatchResult(outcomes)
+
+        new_posts = self._claims_of(fresh)
+        texts = {c.text_hash: c.text for item in new_posts for c in item.claims}
+        cached = await self._db(self.store.embeddings, model, list(texts))
+        missing = [h for h in texts if h not in cached]
+        new_vectors: dict[str, np.ndarray] = {}
+        if missing:
+            encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
+            new_vectors = dict(zip(missing, encoded, strict=True))
+
+        inserted, stored = await self._db(self.store.add_posts, new_posts, model, new_vectors)
+        for position, was_new in zip(fresh_at, inserted, strict=True):
+            if was_new:
+                outcomes[position] = Outcome.STORED
+        if stored:
+            vectors = {**cached, **new_vectors}
+            ids = np.fromiter((c.id for c in stored), dtype=np.int64, count=len(stored))
+            matrix = np.vstack([vectors[c.text_hash] for c in stored])
+            await self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
+        return BatchResult(
+            outcomes,
+            claims=len(stored),
+            embedded=len(missing),
+            reused=max(0, len(stored) - len(missing)),
+        )
+
+    async def ingest(
+        self,
+        items: AsyncIterator[tuple[int, Post | PostError]],
+        batch_size: int,
+        *,
+        on_reject: Callable[[Rejected], None] | None = None,
+        on_batch: Callable[[IngestReport], None] | None = None,
+        stop_on_reject: bool = False,
+    ) -> IngestReport:
+        """Feed numbered records (a post, or the error that rejected it) through in
+        batches. Rejected records are counted and reported, the rest go in. With
+        ``stop_on_reject`` the first rejected record ends the run after the posts before
+        it are committed."""
+        report = IngestReport()
+        batch: list[Post] = []
+        async for line, item in items:
+            report.read += 1
+            if isinstance(item, PostError):
+                rejected = Rejected(line, str(item))
+                report.rejected += 1
+                report.rejects.append(rejected)
+                if on_reject is not None:
+                    on_reject(rejected)
+                if stop_on_reject:
+                    break
+                continue
+            batch.append(item)
+            if len(batch) >= batch_size:
+                report.add(await self.add_posts(batch))
+                batch = []
+                if on_batch is not None:
+                    on_batch(report)
+        if batch:
+            report.add(await self.add_posts(batch))
+            if on_batch is not None:
+                on_batch(report)
+        return report

@@ -1,0 +1,1 @@
+"""Where posts come from. Each source is one module; every source yields :class:`Post`."""
