@@ -61,20 +61,30 @@ def _interactive() -> bool:
 def _progress(label: str, total: int | None) -> Iterator[Callable[[int, int | None], None]]:
     """A progress bar on a terminal; nothing when output is piped."""
     if not _interactive():
-        yield lambda done, total=None: None
+
+        def quiet(done: int, total: int | None = None) -> None:
+            return None
+
+        yield quiet
         return
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeRemainingColumn(), console=err, transient=True,
     )
     task = bar.add_task(label, total=total)
+
+    def tick(done: int, total: int | None = None) -> None:
+        bar.update(task, completed=done, total=total)
+
     with bar:
-        yield lambda done, total=None: bar.update(task, completed=done, total=total)
+        yield tick
 
 
 @app.command()
 def ingest(
-    file: Annotated[str, typer.Argument(help="A JSONL or CSV file of posts; - for standard input.")],
+    file: Annotated[
+        str, typer.Argument(help="A JSONL or CSV file of posts; - for standard input.")
+    ],
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
     fmt: Annotated[
@@ -190,7 +200,9 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: runs a command, maps errors to exit codes."""
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="claimwatch", standalone_mode=False)
+        status = command.main(args=argv, prog_name="claimwatch", standalone_mode=False)
+        if isinstance(status, int) and status:
+            sys.exit(status)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -48,7 +48,8 @@ class StorageSettings(_Section):
 class IndexSettings(_Section):
     dir: str = Field(
         "indexes",
-        description="Folder holding the FAISS index files (derived data, rebuilt from the database).",
+        description="Folder holding the FAISS index files "
+        "(derived data, rebuilt from the database).",
     )
 
 

@@ -160,16 +160,27 @@ class SentenceTransformerEmbedder:
             import torch
 
             torch.set_num_threads(self._settings.threads)
+        # Quiet loading: no hub lookups for a local folder, no progress bars on our output.
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        if Path(location).is_dir():
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             return SentenceTransformer(location, device="cpu")
-        except Exception as exc:  # noqa: BLE001 - any load failure is a model problem
+        except Exception as exc:
             raise ModelError(f"cannot load the embedding model from {location}: {exc}") from None
 
     @property
     def dim(self) -> int:
-        dim = self.model.get_sentence_embedding_dimension()
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        dim = getter()
         if dim is None:
             raise ModelError("the embedding model does not say its dimension")
         return int(dim)

@@ -7,7 +7,7 @@
     ├── InputError                  a file or record given by the user cannot be read
     │   └── PostError               one post record is malformed (the reason names the field)
     ├── ModelError                  the embedding model cannot be found, verified or loaded
-    ├── IndexError_                 the FAISS index file is unreadable or inconsistent
+    ├── IndexFileError             the FAISS index file is unreadable or inconsistent
     ├── StoreError                  the database cannot be opened or migrated
     ├── SourceError                 a source failed (``transient`` says whether to retry)
     └── DeliveryError               an alert could not be delivered
@@ -21,7 +21,7 @@ __all__ = [
     "ClaimwatchError",
     "ConfigError",
     "DeliveryError",
-    "IndexError_",
+    "IndexFileError",
     "InputError",
     "ModelError",
     "PostError",
@@ -54,7 +54,7 @@ class ModelError(ClaimwatchError):
     """The embedding model cannot be resolved, verified or loaded."""
 
 
-class IndexError_(ClaimwatchError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexFileError(ClaimwatchError):
     """The FAISS index file is unreadable or does not fit the configured model."""
 
 

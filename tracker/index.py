@@ -17,11 +17,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 
-from tracker.errors import IndexError_
+from tracker.errors import IndexFileError
 from tracker.store import Store
 
 __all__ = ["ClaimIndex", "ReconcileReport"]
@@ -40,8 +41,12 @@ class ReconcileReport:
     rebuilt: bool
 
 
-def _new_index(dim: int) -> faiss.IndexIDMap2:
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+def _new_index(dim: int) -> Any:
+    """An empty ``IndexIDMap2`` over a flat inner-product index (typed Any: faiss's
+    generated stubs type ids as IDSelector)."""
+    # The factory builds an index that owns its parts; wrapping a Python-made IndexFlatIP
+    # in IndexIDMap2 would let the inner index be collected under it.
+    return faiss.index_factory(dim, "IDMap2,Flat", faiss.METRIC_INNER_PRODUCT)
 
 
 class ClaimIndex:
@@ -51,7 +56,7 @@ class ClaimIndex:
         self.directory = Path(directory)
         self.model = model
         self.dim = dim
-        self._index = _new_index(dim)
+        self._index: Any = _new_index(dim)
         self._lock = threading.Lock()
         self.dirty = False
 
@@ -74,7 +79,9 @@ class ClaimIndex:
             return
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.shape != (len(ids), self.dim):
-            raise IndexError_(f"vectors of shape {vectors.shape}, expected ({len(ids)}, {self.dim})")
+            raise IndexFileError(
+                f"vectors of shape {vectors.shape}, expected ({len(ids)}, {self.dim})"
+            )
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         with self._lock:
             if replace:
@@ -95,7 +102,8 @@ class ClaimIndex:
         """For (q, dim) query vectors: scores (q, k) float32 and ids (q, k) int64; -1 ids
         pad when fewer than k claims are held."""
         k = max(1, min(k, len(self) or 1))
-        return self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        scores, ids = self._index.search(np.ascontiguousarray(vectors, dtype=np.float32), k)
+        return np.asarray(scores), np.asarray(ids)
 
     # -- files ------------------------------------------------------------------------
 
@@ -109,6 +117,7 @@ class ClaimIndex:
             ):
                 fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.directory)
                 os.close(fd)
+                os.chmod(tmp, 0o644)
                 try:
                     write(tmp)
                     with open(tmp, "rb") as fh:
@@ -121,6 +130,17 @@ class ClaimIndex:
 
     def _write_meta(self, path: str) -> None:
         Path(path).write_text(json.dumps({"model": self.model, "dim": self.dim}))
+
+    @staticmethod
+    def saved_dim(directory: str | Path, model: str) -> int | None:
+        """The dimension of the index saved in ``directory`` for ``model``, if any; lets a
+        caller open the index without loading the model first."""
+        try:
+            meta = json.loads((Path(directory) / META_FILE).read_text())
+        except (OSError, ValueError):
+            return None
+        dim = meta.get("dim") if isinstance(meta, dict) and meta.get("model") == model else None
+        return dim if isinstance(dim, int) else None
 
     def _load(self) -> bool:
         """Read the saved index when it exists and fits this model; True if it did."""
@@ -136,7 +156,7 @@ class ClaimIndex:
         try:
             index = faiss.read_index(str(self.path))
         except RuntimeError as exc:
-            raise IndexError_(
+            raise IndexFileError(
                 f"cannot read {self.path} ({exc}); run `claimwatch index rebuild`"
             ) from None
         if not isinstance(index, faiss.IndexIDMap2) or index.d != self.dim:

@@ -62,6 +62,8 @@ class Runtime:
         """Embed and store vectors for claims that have none for this model. Runs on the
         calling thread; returns how many texts were embedded."""
         todo = self.store.claim_texts_without_embedding(self.embedder.name)
+        if not todo:
+            return 0
         items = list(todo.items())
         for start in range(0, len(items), chunk):
             part = items[start : start + chunk]
@@ -79,9 +81,11 @@ class Runtime:
 
             def open_index() -> tuple[ClaimIndex, ReconcileReport]:
                 self.embed_missing()
+                model = self.embedder.name
+                # The saved index knows its dimension: no model load just to open it.
+                dim = ClaimIndex.saved_dim(self.settings.index_dir, model) or self.embedder.dim
                 return ClaimIndex.open(
-                    self.settings.index_dir, self.store, self.embedder.name,
-                    self.embedder.dim, progress=progress,
+                    self.settings.index_dir, self.store, model, dim, progress=progress
                 )
 
             self._index, self.reconciled = self.worker.call(open_index)

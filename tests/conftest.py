@@ -1,0 +1,65 @@
+"""Shared fixtures: the real model loaded once per session, settings in a temp folder."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracker.cli import main
+from tracker.config import EmbeddingSettings, Settings, load_settings
+from tracker.embed import SentenceTransformerEmbedder
+from tracker.runtime import shared_embedder
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+GERMANWINGS = DATA / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The real all-MiniLM-L6-v2, from the shipped copy, loaded once per test session."""
+    model = shared_embedder(EmbeddingSettings())
+    assert model.dim == 384
+    return model
+
+
+def write_config(folder: Path, extra: str = "") -> Path:
+    """A settings file keeping the database and index inside ``folder``."""
+    path = folder / "claimwatch.toml"
+    path.write_text(
+        f'[storage]\npath = "{folder / "claimwatch.db"}"\n'
+        f'[index]\ndir = "{folder / "indexes"}"\n' + extra,
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    return write_config(tmp_path)
+
+
+@pytest.fixture
+def settings(config_file: Path) -> Settings:
+    return load_settings(config_file, environ={})
+
+
+@pytest.fixture(autouse=True)
+def _no_claimwatch_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests see only the CLAIMWATCH_* variables they set themselves."""
+    for name in list(os.environ):
+        if name.startswith("CLAIMWATCH_"):
+            monkeypatch.delenv(name)
+    yield
+
+
+def run_cli(args: list[str]) -> int:
+    """Run the CLI in-process (sharing the loaded model); the exit status."""
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
