@@ -8,19 +8,30 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from tracker.config import Settings, load_settings
+from tracker.config import IncidentSettings, Settings, load_settings
+from tracker.lexicon import DEFAULT_ACTORS, Actor
 from tracker.errors import ConfigError
 
 
 def test_example_config_documents_every_setting_with_its_default() -> None:
-    example = tomllib.loads((ROOT / "config.example.toml").read_text(encoding="utf-8"))
+    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    example = tomllib.loads(text)
     defaults = Settings().model_dump()
+    # [[actors]] in the example spell out the built-in actors; [[incidents]] is commented.
+    assert [Actor.from_mapping(a) for a in example.pop("actors")] == list(DEFAULT_ACTORS)
+    assert load_settings(ROOT / "config.example.toml", environ={}).actor_list() == DEFAULT_ACTORS
+    assert defaults.pop("actors") == () and defaults.pop("incidents") == ()
+    assert "# [[incidents]]" in text
+    for key in IncidentSettings.model_fields:
+        assert f"# {key} = " in text, f"[[incidents]] {key} is not shown"
     assert set(example) == set(defaults), "sections differ from the settings"
     for section, values in defaults.items():
         assert set(example[section]) == set(values), f"[{section}] keys differ"
         for key, value in values.items():
-            assert example[section][key] == value, f"[{section}] {key} default differs"
-    text = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+            given = example[section][key]
+            assert (tuple(given) if isinstance(given, list) else given) == value, (
+                f"[{section}] {key} default differs"
+            )
     for section, values in defaults.items():
         for key in values:
             line_before = text.split(f"\n{key} = ", 1)[0].rstrip().splitlines()[-1]

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import click
 import typer
@@ -21,11 +23,21 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tracker.config import Settings, load_settings
-from tracker.errors import ClaimwatchError
-from tracker.models import QueryHit
+from tracker.errors import ClaimwatchError, InputError, PostError
+from tracker.models import ClaimKind, FindingStatus, Incident, Narrative, Status
 from tracker.pipeline import IngestReport, Rejected
+from tracker.records import parse_time
 from tracker.runtime import Runtime
 from tracker.sources.files import PostFile
+from tracker.views import (
+    activity,
+    finding_json,
+    hit_json,
+    incident_json,
+    iso,
+    narrative_json,
+    sparkline,
+)
 
 __all__ = ["app", "main"]
 
@@ -38,8 +50,15 @@ app = typer.Typer(
 )
 index_app = typer.Typer(help="The FAISS index of claim vectors.", no_args_is_help=True)
 app.add_typer(index_app, name="index")
+incident_app = typer.Typer(help="Incidents to track.", no_args_is_help=True)
+app.add_typer(incident_app, name="incident")
+finding_app = typer.Typer(help="What authorities have established.", no_args_is_help=True)
+app.add_typer(finding_app, name="finding")
+narrative_app = typer.Typer(help="One narrative.", no_args_is_help=True)
+app.add_typer(narrative_app, name="narrative")
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped output is not squeezed into 80 columns: tables stay readable in files and pagers.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[
@@ -129,57 +148,332 @@ def ingest(
         finally:
             post_file.close()
     if json_out:
-        out.print(json.dumps(report.as_dict()), markup=False)
+        _print_json(report.as_dict())
     else:
         out.print(
             f"read {report.read}, stored {report.stored}, duplicates {report.duplicates}, "
             f"rejected {report.rejected}; claims {report.claims} "
-            f"(embedded {report.embedded}, reused {report.reused})",
+            f"(embedded {report.embedded}, reused {report.reused}); linked to incidents "
+            f"{report.linked}, new narratives {report.narratives}",
             markup=False,
         )
     if strict and report.rejected:
         raise typer.Exit(1)
 
 
-def _hit_json(hit: QueryHit) -> dict[str, Any]:
-    return {
-        "claim_id": hit.claim_id,
-        "post_id": hit.post_id,
-        "score": round(hit.score, 4),
-        "text": hit.text,
-        "author": hit.author,
-        "created_at": hit.created_at.isoformat().replace("+00:00", "Z"),
-        "source": hit.source,
-        "same_text": hit.same_text,
-    }
-
-
 @app.command()
 def query(
     text: Annotated[str, typer.Argument(help="The claim to look for.")],
     k: Annotated[int, typer.Option("-k", "--k", min=1, max=1000, help="How many hits.")] = 10,
+    incident: Annotated[
+        str | None, typer.Option(help="Only claims in this incident's narratives.")
+    ] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """The stored claims closest in meaning to TEXT, best first."""
     settings = _settings(config)
     with Runtime(settings) as runtime:
-        hits = runtime.query(text, k)
+        hits = runtime.query(text, k, incident)
     if json_out:
-        out.print(json.dumps([_hit_json(h) for h in hits]), markup=False)
+        _print_json([hit_json(h) for h in hits])
         return
     if not hits:
-        out.print("no claims stored yet: run `claimwatch ingest FILE` first")
+        out.print("no claims found: ingest posts with `claimwatch ingest FILE` first")
         return
     table = Table(show_lines=False)
-    for column in ("score", "claim", "author", "created_at", "post"):
-        table.add_column(column, overflow="fold")
+    table.add_column("score", no_wrap=True)
+    table.add_column("claim", ratio=4, overflow="fold")
+    table.add_column("author", ratio=1, overflow="fold")
+    table.add_column("created_at", no_wrap=True)
+    table.add_column("narrative", ratio=1, overflow="fold")
     for hit in hits:
         claim = hit.text + (f"  (+{hit.same_text} identical)" if hit.same_text else "")
+        narratives = ", ".join(f"#{nid} {status}" for nid, _, status in hit.narratives)
         table.add_row(
             f"{hit.score:.3f}", claim, hit.author or "", f"{hit.created_at:%Y-%m-%d %H:%M}Z",
-            f"{hit.source}:{hit.post_id}",
+            narratives or "-",
         )
+    out.print(table)
+
+
+def _print_json(value: object) -> None:
+    out.print(json.dumps(value, ensure_ascii=False), markup=False)
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value, option)
+    except PostError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+# -- incidents ------------------------------------------------------------------------
+
+
+@incident_app.command("add")
+def incident_add(
+    incident_id: Annotated[str, typer.Argument(metavar="ID", help="Short id: nushki-2026-11.")],
+    title: Annotated[str, typer.Option(help="What the analyst calls it.")],
+    started_at: Annotated[str, typer.Option(help="ISO 8601 time with an offset.")],
+    term: Annotated[
+        list[str] | None, typer.Option("--term", "-t", help="A term to match (repeat).")
+    ] = None,
+    description: Annotated[str, typer.Option(help="One or two sentences about it.")] = "",
+    location: Annotated[str | None, typer.Option(help="Where it happened.")] = None,
+    window_hours: Annotated[float, typer.Option(min=0.1, help="Hours posts are linked.")] = 72.0,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Track an incident; stored posts in its window are linked to it now."""
+    settings = _settings(config)
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", incident_id):
+        raise typer.BadParameter("letters, digits, '.', '_' and '-' only", param_hint="ID")
+    started = _time(started_at, "--started-at")
+    assert started is not None
+    incident = Incident(
+        id=incident_id, title=title, started_at=started, description=description,
+        terms=tuple(term or ()), location=location, window_hours=window_hours,
+    )
+    with Runtime(settings) as runtime:
+        report = runtime.add_incident(incident)
+        counts = runtime.store.incident_counts(incident_id)
+    if json_out:
+        _print_json({**incident_json(incident), "linked": report.linked, **counts})
+    else:
+        out.print(
+            f"incident {incident_id} saved: {report.linked} stored posts linked, "
+            f"{counts['narratives']} narratives",
+            markup=False,
+        )
+
+
+@incident_app.command("list")
+def incident_list(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
+    """Every incident, with how many posts and narratives it has."""
+    settings = _settings(config)
+    with Runtime(settings) as runtime:
+        rows = [
+            (i, runtime.store.incident_counts(i.id)) for i in runtime.store.incidents()
+        ]
+    if json_out:
+        _print_json([{**incident_json(i), **c} for i, c in rows])
+        return
+    if not rows:
+        out.print("no incidents: add one with `claimwatch incident add` or in the config")
+        return
+    table = Table()
+    for column in ("id", "title", "started", "window", "posts", "narratives", "findings"):
+        table.add_column(column, overflow="fold")
+    for i, c in rows:
+        window = "closed" if i.closed_at else f"{i.window_hours:g} h"
+        table.add_row(i.id, i.title, f"{i.started_at:%Y-%m-%d %H:%M}Z", window,
+                      str(c["posts"]), str(c["narratives"]), str(c["findings"]))
+    out.print(table)
+
+
+@incident_app.command("show")
+def incident_show(
+    incident_id: Annotated[str, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """An incident: its terms, window, counts, findings and top narratives."""
+    settings = _settings(config)
+    with Runtime(settings) as runtime:
+        incident = runtime.store.incident(incident_id)
+        if incident is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        counts = runtime.store.incident_counts(incident_id)
+        findings = [f for f, _ in runtime.store.findings(incident_id)]
+        top = runtime.narratives(incident_id)[:10]
+    if json_out:
+        _print_json({
+            **incident_json(incident), **counts,
+            "findings": [finding_json(f) for f in findings],
+            "narratives": [narrative_json(n) for n in top],
+        })
+        return
+    out.print(f"[bold]{incident.title}[/bold] ({incident.id})")
+    if incident.description:
+        out.print(incident.description, markup=False)
+    out.print(
+        f"window {incident.started_at:%Y-%m-%d %H:%M}Z to {incident.ends_at:%Y-%m-%d %H:%M}Z"
+        f"{' (closed)' if incident.closed_at else ''}; terms: {', '.join(incident.terms) or '-'}",
+        markup=False,
+    )
+    out.print(
+        f"posts {counts['posts']} ({counts['by_term']} by term, {counts['by_meaning']} by "
+        f"meaning or thread), narratives {counts['narratives']}, findings {counts['findings']}",
+        markup=False,
+    )
+    for f in findings:
+        who = ", ".join(f.actors) or "-"
+        auto = " (automatic)" if f.automatic else ""
+        out.print(f"finding #{f.id} {f.status.value} {f.kind.value} [{who}] "
+                  f"{f.at:%Y-%m-%d %H:%M}Z{auto}: {f.text}", markup=False)
+    if top:
+        out.print(_narrative_table(top))
+
+
+@incident_app.command("close")
+def incident_close(
+    incident_id: Annotated[str, typer.Argument(metavar="ID")],
+    at: Annotated[str | None, typer.Option(help="When (ISO 8601); default now.")] = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stop linking new posts to an incident."""
+    settings = _settings(config)
+    when = _time(at, "--at") or datetime.now(UTC)
+    with Runtime(settings) as runtime:
+        if runtime.store.incident(incident_id) is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        runtime.store.close_incident(incident_id, when)
+    if json_out:
+        _print_json({"id": incident_id, "closed_at": iso(when)})
+    else:
+        out.print(f"incident {incident_id} closed at {iso(when)}", markup=False)
+
+
+# -- findings -------------------------------------------------------------------------
+
+
+@finding_app.command("add")
+def finding_add(
+    incident_id: Annotated[str, typer.Argument(metavar="INCIDENT")],
+    text: Annotated[str, typer.Argument(help="What the authority established.")],
+    kind: Annotated[
+        ClaimKind | None, typer.Option(help="Default: read from the text.")
+    ] = None,
+    actor: Annotated[
+        list[str] | None, typer.Option("--actor", help="An actor it names (repeat).")
+    ] = None,
+    status: Annotated[FindingStatus, typer.Option()] = FindingStatus.CONFIRMED,
+    at: Annotated[
+        str | None, typer.Option(help="When it was established (ISO 8601); default: the "
+                                 "incident's latest post time.")
+    ] = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Record a finding; the incident's narratives change status accordingly."""
+    settings = _settings(config)
+    with Runtime(settings) as runtime:
+        before = {n.id: n.status for n in runtime.narratives(incident_id)}
+        finding = runtime.add_finding(
+            incident_id, text, kind=kind, actors=actor or (), status=status,
+            at=_time(at, "--at"),
+        )
+        after = runtime.narratives(incident_id)
+    changed = [n for n in after if before.get(n.id) is not n.status]
+    if json_out:
+        _print_json({**finding_json(finding),
+                     "changed": [narrative_json(n) for n in changed]})
+        return
+    out.print(f"finding #{finding.id} recorded: {finding.status.value} {finding.kind.value} "
+              f"[{', '.join(finding.actors) or '-'}]", markup=False)
+    for n in changed:
+        out.print(f"  narrative #{n.id} {before.get(n.id, '-')} -> {n.status.value}: {n.label}",
+                  markup=False)
+
+
+# -- narratives -----------------------------------------------------------------------
+
+
+def _narrative_table(narratives: list[Narrative]) -> Table:
+    table = Table()
+    table.add_column("id", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("actors", ratio=1, overflow="fold")
+    table.add_column("label", ratio=4, overflow="fold")
+    table.add_column("posts", justify="right")
+    table.add_column("authors", justify="right")
+    table.add_column("recent", justify="right")
+    for n in narratives:
+        actors = ", ".join(
+            f"{a}?" if a in n.candidates else a for a in n.actors
+        ) + (" (denied)" if n.negated else "")
+        table.add_row(str(n.id), n.status.value, n.kind.value, actors or "-", n.label,
+                      str(n.size), str(n.authors), str(n.recent))
+    return table
+
+
+@app.command()
+def narratives(
+    incident: Annotated[str | None, typer.Option(help="Only this incident.")] = None,
+    status: Annotated[Status | None, typer.Option(help="Only this status.")] = None,
+    kind: Annotated[ClaimKind | None, typer.Option(help="Only this kind.")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 1000,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Narratives, most active first (posts in the last [narratives] active_minutes)."""
+    settings = _settings(config)
+    with Runtime(settings) as runtime:
+        found = runtime.narratives(incident, status, kind)[:limit]
+    if json_out:
+        _print_json([narrative_json(n) for n in found])
+        return
+    if not found:
+        out.print("no narratives yet")
+        return
+    out.print(_narrative_table(found))
+    out.print("actors marked ? are candidates: names in an attribution phrase that are not "
+              "configured actors", style="dim")
+
+
+@narrative_app.command("show")
+def narrative_show(
+    narrative_id: Annotated[int, typer.Argument(metavar="ID")],
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """One narrative: its claims, first post, tier counts and activity per 10 minutes."""
+    settings = _settings(config)
+    with Runtime(settings) as runtime:
+        live = runtime.store.resolve_narrative(narrative_id)
+        if live is None:
+            raise InputError(f"no narrative {narrative_id}: see `claimwatch narratives`")
+        (narrative,) = runtime.store.narrative_summaries(ids=[live])
+        claims = runtime.store.narrative_claim_rows(live)
+        first = runtime.store.first_post(live)
+        buckets = activity(runtime.store.narrative_post_times(live))
+    if json_out:
+        _print_json({
+            **narrative_json(narrative),
+            "merged_from": narrative_id if live != narrative_id else None,
+            "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
+            "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
+            "activity": [{"start": iso(t), "posts": c} for t, c in buckets],
+        })
+        return
+    if live != narrative_id:
+        out.print(f"narrative {narrative_id} was merged into {live}", style="dim")
+    out.print(_narrative_table([narrative]))
+    out.print(f"first seen {iso(narrative.first_seen)}, last {iso(narrative.last_seen)}; "
+              f"tiers: " + ", ".join(f"{k} {v}" for k, v in narrative.tiers.items()),
+              markup=False)
+    if first:
+        out.print(f"first post {first['source']}:{first['post_id']} by {first['author']} "
+                  f"({first['tier']}) at {iso(first['created_at'])}: {first['text']}",
+                  markup=False)
+    if buckets:
+        out.print(f"activity per 10 min from {iso(buckets[0][0])}: "
+                  f"{sparkline([c for _, c in buckets])} (peak {max(c for _, c in buckets)})",
+                  markup=False)
+    table = Table()
+    table.add_column("time", no_wrap=True)
+    table.add_column("author", overflow="fold")
+    table.add_column("tier", no_wrap=True)
+    table.add_column("hedge", justify="right")
+    table.add_column("claim", ratio=4, overflow="fold")
+    for c in claims:
+        table.add_row(f"{c['created_at']:%m-%d %H:%M}", c["author"] or "", c["tier"] or "",
+                      f"{c['hedge']:.1f}", c["text"])
     out.print(table)
 
 

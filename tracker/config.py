@@ -18,15 +18,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracker.errors import ConfigError
+from tracker.lexicon import DEFAULT_ACTORS, Actor, Lexicon, actors_from_config
 
 __all__ = [
     "DEFAULT_CONFIG_FILE",
     "ENV_PREFIX",
+    "ActorSettings",
+    "ClaimSettings",
     "EmbeddingSettings",
+    "IncidentSettings",
     "IndexSettings",
     "IngestSettings",
+    "LinkingSettings",
+    "NarrativeSettings",
     "Settings",
     "StorageSettings",
+    "TierSettings",
     "load_settings",
 ]
 
@@ -90,11 +97,101 @@ class IngestSettings(_Section):
     )
 
 
+class TierSettings(_Section):
+    official_authors: tuple[str, ...] = Field(
+        (), description="Handles of official sources (government, military, police "
+        "spokespeople); case-insensitive, without @."
+    )
+    official_domains: tuple[str, ...] = Field(
+        (), description="Web domains of official sources; subdomains match too."
+    )
+    verified_authors: tuple[str, ...] = Field(
+        (), description="Handles of newsrooms and fact-checkers with editorial verification."
+    )
+    verified_domains: tuple[str, ...] = Field(
+        (), description="Web domains of newsrooms and fact-checkers; subdomains match too."
+    )
+
+
+class LinkingSettings(_Section):
+    min_similarity: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="A post with no term of an incident is still linked to it when one of "
+        "its claims has at least this cosine similarity to the incident's description.",
+    )
+
+
+class NarrativeSettings(_Section):
+    join_similarity: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description="A claim joins the nearest narrative (same incident, kind, actors and "
+        "negation) when its cosine similarity to the narrative's centroid is at least this.",
+    )
+    merge_similarity: float = Field(
+        0.85, ge=0.0, le=1.0,
+        description="Consolidation merges narratives of the same kind, actors and negation "
+        "whose centroids are at least this similar.",
+    )
+    active_minutes: int = Field(
+        60, ge=1, description="Window, in minutes of event time, for 'most active first'."
+    )
+
+
+class ActorSettings(_Section):
+    name: str = Field(min_length=1, description="Canonical name shown to the analyst.")
+    aliases: tuple[str, ...] = Field((), description="Other names, matched case-insensitively.")
+    exact: tuple[str, ...] = Field(
+        (), description="Aliases matched only as written (short ones that are also words)."
+    )
+
+
+class ClaimSettings(_Section):
+    builtin_actors: bool = Field(
+        True,
+        description="Start from the built-in actors (Pakistan's security landscape); "
+        "[[actors]] entries add to them, or replace one of the same name.",
+    )
+    lexicon: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Word lists for claim reading: a key replaces that built-in list, "
+        "[claims.lexicon.extend] adds to lists (e.g. Urdu hedges).",
+    )
+
+
+class IncidentSettings(_Section):
+    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = Field(min_length=1)
+    started_at: str = Field(description="ISO 8601 time with an offset.")
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    location: str = ""
+    window_hours: float = Field(72.0, gt=0)
+
+
 class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     index: IndexSettings = IndexSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     ingest: IngestSettings = IngestSettings()
+    tiers: TierSettings = TierSettings()
+    linking: LinkingSettings = LinkingSettings()
+    narratives: NarrativeSettings = NarrativeSettings()
+    claims: ClaimSettings = ClaimSettings()
+    actors: tuple[ActorSettings, ...] = Field(
+        (), description="Known actors, added to the built-in ones."
+    )
+    incidents: tuple[IncidentSettings, ...] = Field(
+        (), description="Incidents to track, synced into the database at start."
+    )
+
+    def lexicon(self) -> Lexicon:
+        """The word lists claims are read with: built-in, changed by [claims.lexicon]."""
+        return Lexicon.from_mapping(self.claims.lexicon)
+
+    def actor_list(self) -> tuple[Actor, ...]:
+        """Known actors: the built-in set (unless switched off) and [[actors]]."""
+        base = DEFAULT_ACTORS if self.claims.builtin_actors else ()
+        return actors_from_config([a.model_dump() for a in self.actors], base=base)
 
     @property
     def db_path(self) -> Path:
@@ -126,14 +223,28 @@ def _check_unknown(data: Mapping[str, Any], origin: str) -> None:
     for name, value in data.items():
         if name not in sections:
             raise ConfigError(_unknown_message(name, list(sections), origin, section=None))
-        annotation = sections[name].annotation
-        if isinstance(value, Mapping) and isinstance(annotation, type) and issubclass(
-            annotation, BaseModel
-        ):
-            known = list(annotation.model_fields)
-            for key in value:
-                if key not in known:
-                    raise ConfigError(_unknown_message(key, known, origin, section=name))
+        model = _table_model(sections[name].annotation)
+        if model is None:
+            continue
+        tables = [value] if isinstance(value, Mapping) else value
+        if not isinstance(tables, list | tuple):
+            continue
+        known = list(model.model_fields)
+        for table in tables:
+            if isinstance(table, Mapping):
+                for key in table:
+                    if key not in known:
+                        raise ConfigError(_unknown_message(key, known, origin, section=name))
+
+
+def _table_model(annotation: Any) -> type[BaseModel] | None:
+    """The settings class of a section: ``X`` for ``[x]``, and for ``[[x]]`` tuples of X."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
 
 
 def _unknown_message(key: str, known: list[str], origin: str, *, section: str | None) -> str:
@@ -168,29 +279,53 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def _where(loc: list[str]) -> str:
+    """``[section] key``, or ``[[section]] #2 key`` for the second table of an array."""
+    if len(loc) == 1:
+        return f"[{loc[0]}]"
+    if loc[1].isdigit():
+        rest = " ".join(loc[2:])
+        return f"[[{loc[0]}]] #{int(loc[1]) + 1} {rest}".rstrip()
+    return f"[{loc[0]}] {'.'.join(loc[1:])}"
+
+
+def _tuples(value: Any) -> Any:
+    """TOML arrays become tuples: settings are frozen, and strict types want tuples."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: _tuples(v) for k, v in value.items()}
+    return value
+
+
 def _validate(data: dict[str, Any], origin: str) -> Settings:
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(_tuples(data))
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(part) for part in err["loc"]]
-        where = f"[{loc[0]}] {'.'.join(loc[1:])}" if len(loc) > 1 else f"[{loc[0]}]"
-        expected = _EXPECTED.get(err["type"], err["msg"].lower())
+        where = _where(loc)
+        if err["type"] in _EXPECTED:
+            wanted = f"expected {_EXPECTED[err['type']]}"
+        else:
+            wanted = err["msg"].replace("Input should be", "must be").replace("Value error, ", "")
         got = err.get("input")
         hint = _hint_for(loc)
         raise ConfigError(
-            f"bad setting {where} in {origin}: expected {expected}, got {got!r}. {hint}"
+            f"bad setting {where} in {origin}: {wanted}, got {got!r}. {hint}"
         ) from None
 
 
 def _hint_for(loc: list[str]) -> str:
     if len(loc) >= 2:
         section = _section_fields(Settings).get(loc[0])
-        annotation = section.annotation if section else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            field = annotation.model_fields.get(loc[1])
-            if field is not None:
-                return f"Hint: {loc[1]} = {field.default!r} by default; {field.description}"
+        model = _table_model(section.annotation) if section else None
+        key = next((part for part in loc[1:] if not part.isdigit()), None)
+        field = model.model_fields.get(key) if model and key else None
+        if field is not None:
+            default = "" if field.is_required() else f" = {field.default!r} by default"
+            about = f"; {field.description}" if field.description else ""
+            return f"Hint: {key}{default}{about}".rstrip() + "."
     return "Hint: see config.example.toml for every setting and its default."
 
 
@@ -221,4 +356,6 @@ def load_settings(
     if env:
         _check_unknown(env, "the environment (CLAIMWATCH_SECTION__KEY)")
         settings = _validate(_merge(data, env), "the environment or " + origin)
+    settings.lexicon()  # word lists and actors are checked now, not at first use
+    settings.actor_list()
     return settings

@@ -10,7 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Claim", "Post", "QueryHit", "Tier"]
+__all__ = [
+    "Claim",
+    "ClaimKind",
+    "Finding",
+    "FindingStatus",
+    "Incident",
+    "Narrative",
+    "Post",
+    "QueryHit",
+    "Status",
+    "Tier",
+]
 
 
 class Tier(enum.StrEnum):
@@ -19,6 +30,97 @@ class Tier(enum.StrEnum):
     OFFICIAL = "official"
     VERIFIED = "verified"
     UNVERIFIED = "unverified"
+
+
+class ClaimKind(enum.StrEnum):
+    """What a claim asserts."""
+
+    ATTRIBUTION = "attribution"  # who is responsible
+    CASUALTY = "casualty"  # how many were hurt or killed
+    METHOD = "method"  # how it was done
+    OTHER = "other"
+
+
+class Status(enum.StrEnum):
+    """Where a narrative stands against what authorities have established."""
+
+    SPECULATIVE = "speculative"  # first seen before any finding of its kind
+    UNCONFIRMED = "unconfirmed"  # findings of its kind exist, none decides it
+    CONFIRMED = "confirmed"  # a finding agrees
+    CONTRADICTED = "contradicted"  # a finding disagrees or rules it out
+
+
+class FindingStatus(enum.StrEnum):
+    """What a finding says of the actors (or the text) it names."""
+
+    CONFIRMED = "confirmed"
+    RULED_OUT = "ruled_out"
+    PENDING = "pending"  # e.g. "no group has claimed responsibility", "investigation ongoing"
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """What the analyst tracks. Posts between ``started_at`` and the end of the window
+    (``window_hours`` later, or ``closed_at`` if earlier) are candidates for linking."""
+
+    id: str
+    title: str
+    started_at: datetime
+    description: str = ""
+    terms: tuple[str, ...] = ()
+    location: str | None = None
+    window_hours: float = 72.0
+    closed_at: datetime | None = None
+    origin: str = "cli"
+
+    @property
+    def ends_at(self) -> datetime:
+        from datetime import timedelta
+
+        end = self.started_at + timedelta(hours=self.window_hours)
+        return min(end, self.closed_at) if self.closed_at else end
+
+    def covers(self, when: datetime) -> bool:
+        return self.started_at <= when <= self.ends_at
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """What an authority has established about an incident, from the analyst
+    (``automatic`` False) or from an official-tier post (``automatic`` True)."""
+
+    id: int
+    incident_id: str
+    text: str
+    kind: ClaimKind
+    actors: tuple[str, ...]
+    status: FindingStatus
+    at: datetime
+    automatic: bool = False
+    post_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Narrative:
+    """Claims in one incident that say the same thing, with the same kind, actor set and
+    negation. ``size`` counts posts (reposts included), ``authors`` distinct authors."""
+
+    id: int
+    incident_id: str
+    kind: ClaimKind
+    actors: tuple[str, ...]
+    negated: bool
+    label: str
+    status: Status
+    first_seen: datetime
+    first_post_id: str
+    size: int
+    authors: int
+    claims: int
+    tiers: dict[str, int] = field(default_factory=dict)
+    last_seen: datetime | None = None
+    recent: int = 0
+    candidates: tuple[str, ...] = ()  # those of ``actors`` not among the known actors
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +179,4 @@ class QueryHit:
     author: str | None
     created_at: datetime
     same_text: int = 0
+    narratives: tuple[tuple[int, str, str], ...] = ()  # (narrative id, incident id, status)

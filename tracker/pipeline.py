@@ -13,7 +13,7 @@ import enum
 import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import numpy as np
@@ -21,10 +21,13 @@ import numpy as np
 from tracker.claims import ClaimExtractor, ExtractedClaim
 from tracker.embed import Embedder, ModelWorker
 from tracker.errors import PostError
+from tracker.incidents import IncidentLinker
 from tracker.index import ClaimIndex
 from tracker.models import Post
+from tracker.narratives import NarrativeEngine
 from tracker.normalize import text_hash
 from tracker.store import NewClaim, NewPost, Store
+from tracker.tiers import TierResolver
 
 __all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected"]
 
@@ -52,6 +55,8 @@ class BatchResult:
     claims: int = 0
     embedded: int = 0
     reused: int = 0
+    linked: int = 0
+    narratives: int = 0
 
 
 @dataclass(slots=True)
@@ -66,6 +71,8 @@ class IngestReport:
     claims: int = 0
     embedded: int = 0
     reused: int = 0
+    linked: int = 0
+    narratives: int = 0
     rejects: list[Rejected] = field(default_factory=list)
 
     def add(self, batch: BatchResult) -> None:
@@ -74,6 +81,8 @@ class IngestReport:
         self.claims += batch.claims
         self.embedded += batch.embedded
         self.reused += batch.reused
+        self.linked += batch.linked
+        self.narratives += batch.narratives
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -84,8 +93,17 @@ class IngestReport:
             "claims": self.claims,
             "embedded": self.embedded,
             "reused": self.reused,
+            "linked": self.linked,
+            "narratives": self.narratives,
             "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejects],
         }
+
+
+def _new_claim(claim: ExtractedClaim) -> NewClaim:
+    return NewClaim(
+        claim.text, text_hash(claim.text), claim.kind, claim.actors, claim.candidate_actors,
+        claim.hedge, claim.negated, claim.official_voice,
+    )
 
 
 class Pipeline:
@@ -102,12 +120,18 @@ class Pipeline:
         index: ClaimIndex,
         worker: ModelWorker,
         extractor: ClaimExtractor,
+        tiers: TierResolver,
+        engine: NarrativeEngine,
+        linker: IncidentLinker,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.index = index
         self.worker = worker
         self.extractor = extractor
+        self.tiers = tiers
+        self.engine = engine
+        self.linker = linker
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
 
     async def _db(self, fn: Callable[..., T], *args: object) -> T:
@@ -127,9 +151,8 @@ class Pipeline:
                 claims = memo[digest]
             else:
                 claims = memo[digest] = self.extractor.extract(post.text)
-            out.append(
-                NewPost(post, digest, [NewClaim(c.text, text_hash(c.text)) for c in claims])
-            )
+            post = replace(post, tier=self.tiers.tier_of(post))
+            out.append(NewPost(post, digest, [_new_claim(c) for c in claims]))
         return out
 
     async def add_posts(self, posts: Sequence[Post]) -> BatchResult:
@@ -161,20 +184,29 @@ class Pipeline:
             new_vectors = dict(zip(missing, encoded, strict=True))
 
         inserted, stored = await self._db(self.store.add_posts, new_posts, model, new_vectors)
-        for position, was_new in zip(fresh_at, inserted, strict=True):
-            if was_new:
+        rowids: list[int] = []
+        for position, rowid in zip(fresh_at, inserted, strict=True):
+            if rowid is not None:
                 outcomes[position] = Outcome.STORED
+                rowids.append(rowid)
         if stored:
             vectors = {**cached, **new_vectors}
             ids = np.fromiter((c.id for c in stored), dtype=np.int64, count=len(stored))
             matrix = np.vstack([vectors[c.text_hash] for c in stored])
             await self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
+        processed = await self._db(self.engine.process, rowids, self.linker)
         return BatchResult(
             outcomes,
             claims=len(stored),
             embedded=len(missing),
             reused=max(0, len(stored) - len(missing)),
+            linked=processed.linked,
+            narratives=processed.narratives,
         )
+
+    async def consolidate(self) -> int:
+        """Merge narratives that drifted together; the number of merges."""
+        return await self._db(self.engine.consolidate)
 
     async def ingest(
         self,
@@ -212,4 +244,6 @@ class Pipeline:
             report.add(await self.add_posts(batch))
             if on_batch is not None:
                 on_batch(report)
+        if report.stored:
+            await self.consolidate()
         return report

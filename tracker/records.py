@@ -4,7 +4,8 @@ Required: ``id``, ``text`` (may be empty for a repost), ``created_at`` (ISO 8601
 offset or ``Z``). Optional: ``source``, ``author``, ``tier``, ``url``, ``lang``,
 ``repost_of``, ``reply_to``, ``metrics``. Unknown fields are kept in ``Post.extra``.
 
-Common dataset spellings are understood too: ``author_handle`` for ``author``, and
+Common dataset spellings are understood too: ``author_handle`` for ``author``;
+``in_reply_to``, or a ``thread_id`` other than the post's own id, for ``reply_to``; and
 top-level ``followers``, ``retweet_count``/``reposts``, ``favorite_count``/``likes`` for
 the metrics.
 """
@@ -76,6 +77,17 @@ def _metrics(record: Mapping[str, Any]) -> dict[str, int]:
     return out
 
 
+def _reply_to(record: Mapping[str, Any], post_id: str) -> str | None:
+    """``reply_to``; else PHEME's ``in_reply_to``; else the ``thread_id`` of a post that is
+    not the thread's source (a reply somewhere in that conversation)."""
+    for key in ("reply_to", "in_reply_to"):
+        value = _opt_str(record, key)
+        if value is not None:
+            return value
+    thread = _opt_str(record, "thread_id")
+    return thread if thread is not None and thread != post_id else None
+
+
 def parse_post(
     record: Mapping[str, Any], *, default_source: str, max_text_chars: int
 ) -> Post:
@@ -119,7 +131,7 @@ def parse_post(
         url=_opt_str(record, "url"),
         lang=_opt_str(record, "lang"),
         repost_of=repost_of,
-        reply_to=_opt_str(record, "reply_to"),
+        reply_to=_reply_to(record, post_id),
         metrics=_metrics(record),
         extra=extra,
     )

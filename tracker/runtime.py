@@ -3,17 +3,31 @@ embedder, index and pipeline. The CLI and the daemon build one and close it at e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from tracker.claims import SentenceClaimExtractor
+from tracker.claims import ClaimAnalyzer
 from tracker.config import EmbeddingSettings, Settings
 from tracker.embed import Embedder, ModelWorker, SentenceTransformerEmbedder
+from tracker.errors import InputError
+from tracker.incidents import IncidentLinker, incident_from_settings
 from tracker.index import ClaimIndex, ReconcileReport
-from tracker.models import QueryHit
+from tracker.models import (
+    ClaimKind,
+    Finding,
+    FindingStatus,
+    Incident,
+    Narrative,
+    QueryHit,
+    Status,
+)
+from tracker.narratives import NarrativeEngine, ProcessReport
+from tracker.normalize import normalize_text, text_hash
 from tracker.pipeline import Pipeline
 from tracker.store import Store
+from tracker.tiers import TierResolver
 
 __all__ = ["Runtime", "shared_embedder"]
 
@@ -37,9 +51,15 @@ class Runtime:
         self.store = Store(settings.db_path)
         self.worker = ModelWorker()
         self.embedder: Embedder = embedder or shared_embedder(settings.embedding)
+        self.analyzer = ClaimAnalyzer(
+            settings.lexicon(), settings.actor_list(), settings.ingest.min_claim_words
+        )
         self._index: ClaimIndex | None = None
         self._pipeline: Pipeline | None = None
+        self._engine: NarrativeEngine | None = None
         self.reconciled: ReconcileReport | None = None
+        for item in settings.incidents:
+            self.store.save_incident(incident_from_settings(item))
 
     def __enter__(self) -> Runtime:
         return self
@@ -105,29 +125,161 @@ class Runtime:
         self._index = self.worker.call(rebuild)
         return self._index
 
+    def engine(self) -> NarrativeEngine:
+        if self._engine is None:
+            self._engine = NarrativeEngine(
+                self.store, self.settings.narratives, self.embedder.name
+            )
+        return self._engine
+
+    def vectors_for(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Vectors of texts by text hash, from the store or embedded (and stored) now."""
+        wanted = {text_hash(t): t for t in texts}
+        have = self.store.embeddings(self.embedder.name, wanted)
+        missing = [h for h in wanted if h not in have]
+        if missing:
+            encoded = self.worker.call(self.embedder.encode, [wanted[h] for h in missing])
+            new = dict(zip(missing, encoded, strict=True))
+            self.store.put_embeddings(self.embedder.name, new)
+            have.update(new)
+        return have
+
+    def linker(self, only: str | None = None) -> IncidentLinker:
+        """Links posts to the stored incidents (or to one of them)."""
+        incidents = [i for i in self.store.incidents() if only is None or i.id == only]
+        texts = {i.id: f"{i.title}. {i.description}".strip(" .") for i in incidents}
+        vectors = self.vectors_for(list(texts.values())) if texts else {}
+        return IncidentLinker(
+            incidents,
+            {iid: vectors[text_hash(t)] for iid, t in texts.items()},
+            self.settings.linking.min_similarity,
+        )
+
     def pipeline(self) -> Pipeline:
+        """The ingest pipeline; stored posts never processed are processed first."""
         if self._pipeline is None:
+            index = self.index()
             self._pipeline = Pipeline(
                 self.store,
                 self.embedder,
-                self.index(),
+                index,
                 self.worker,
-                SentenceClaimExtractor(self.settings.ingest.min_claim_words),
+                self.analyzer,
+                TierResolver(self.settings.tiers),
+                self.engine(),
+                self.linker(),
             )
+            self.catch_up()
         return self._pipeline
 
-    def query(self, text: str, k: int = 10) -> list[QueryHit]:
-        """The ``k`` stored claims nearest to ``text``, best first. Claims with exactly the
-        same text are folded into one hit (``same_text`` counts the others)."""
+    def add_finding(
+        self, incident_id: str, text: str, *, kind: ClaimKind | None = None,
+        actors: Sequence[str] = (), status: FindingStatus = FindingStatus.CONFIRMED,
+        at: datetime | None = None,
+    ) -> Finding:
+        """Record what an authority established and update the incident's narratives.
+
+        ``kind`` and ``actors`` default to what the text itself says (an attribution naming
+        TTP, say); actor names are mapped to their canonical names. ``at`` defaults to
+        the latest post time of the incident (event time), else now."""
+        incident = self.store.incident(incident_id)
+        if incident is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        reading = self.analyzer.analyze(normalize_text(text))
+        named = tuple(sorted({self.analyzer.canonical_actor(a) or a for a in actors})) or (
+            tuple(sorted({*reading.actors, *reading.candidate_actors}))
+        )
+        if kind is None:
+            kind = ClaimKind.ATTRIBUTION if named else reading.kind
+        when = at or self.store.latest_post_time(incident_id) or datetime.now(UTC)
+        digest = text_hash(normalize_text(text))
+        self.vectors_for([normalize_text(text)])
+        finding_id = self.store.add_finding(
+            incident_id, normalize_text(text), digest, kind, named, status, when
+        )
+        self.engine().refresh_statuses(incident_id)
+        return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)
+
+    def add_incident(self, incident: Incident) -> ProcessReport:
+        """Store an incident (or update one) and link the stored posts of its window."""
+        self.store.save_incident(incident)
+        return self.backfill(incident.id)
+
+    def narratives(
+        self, incident_id: str | None = None, status: Status | None = None,
+        kind: ClaimKind | None = None,
+    ) -> list[Narrative]:
+        """Live narratives, most active first: posts in the last ``[narratives]
+        active_minutes`` of event time (before the incident's latest post), then size."""
+        if incident_id is not None and self.store.incident(incident_id) is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        window = timedelta(minutes=self.settings.narratives.active_minutes)
+        out: list[Narrative] = []
+        scope = [incident_id] if incident_id else [i.id for i in self.store.incidents()]
+        for iid in scope:
+            latest = self.store.latest_post_time(iid)
+            since = latest - window if latest else None
+            out.extend(self.store.narrative_summaries(iid, since=since))
+        out = [
+            n for n in out
+            if (status is None or n.status is status) and (kind is None or n.kind is kind)
+        ]
+        out.sort(key=lambda n: (-n.recent, -n.size, n.first_seen, n.id))
+        return out
+
+    def catch_up(self, chunk: int = 2000) -> ProcessReport:
+        """Link and cluster stored posts never processed (after a crash between ingest's
+        two transactions, or in a database from before narratives existed)."""
+        total = ProcessReport()
+        linker = self.linker()
+        while rowids := self.store.unprocessed_posts(chunk):
+            report = self.engine().process(rowids, linker)
+            total.linked += report.linked
+            total.narratives += report.narratives
+        if total.narratives:
+            self.engine().consolidate()
+        return total
+
+    def backfill(self, incident_id: str) -> ProcessReport:
+        """Link stored posts inside an incident's window to it and cluster their claims
+        (for an incident added after its posts arrived)."""
+        incident = self.store.incident(incident_id)
+        if incident is None:
+            return ProcessReport()
+        self.index()  # every claim has its vector before clustering
+        linker = self.linker(only=incident_id)
+        rowids = self.store.post_rowids_between(incident.started_at, incident.ends_at)
+        total = ProcessReport()
+        for start in range(0, len(rowids), 2000):
+            report = self.engine().process(rowids[start : start + 2000], linker, mark=False)
+            total.linked += report.linked
+            total.narratives += report.narratives
+        self.engine().consolidate()
+        return total
+
+    def query(self, text: str, k: int = 10, incident_id: str | None = None) -> list[QueryHit]:
+        """The ``k`` stored claims nearest to ``text``, best first, each with the
+        narratives it is in. Claims with exactly the same text are folded into one hit
+        (``same_text`` counts the others). With ``incident_id``, only claims in that
+        incident's narratives."""
+        if incident_id is not None and self.store.incident(incident_id) is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
         index = self.index()
+        vector = self.worker.call(self.embedder.encode, [text])
+        fetch = k * 4 + 10
+        while True:
+            scores, ids = self.worker.call(index.search, vector, fetch)
+            found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+            hits = self._hits(found, k, incident_id)
+            if len(hits) >= k or len(found) < fetch or fetch >= len(index):
+                return hits
+            fetch *= 4
 
-        def search() -> tuple[np.ndarray, np.ndarray]:
-            vector = self.embedder.encode([text])
-            return index.search(vector, k * 4 + 10)
-
-        scores, ids = self.worker.call(search)
-        found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
+    def _hits(
+        self, found: list[tuple[float, int]], k: int, incident_id: str | None
+    ) -> list[QueryHit]:
         rows = self.store.claims([i for _, i in found])
+        memberships = self.store.claim_narratives(list(rows), incident_id)
         counts = self.store.same_text_counts([r.text_hash for r in rows.values()])
         hits: list[QueryHit] = []
         seen: set[str] = set()
@@ -135,12 +287,15 @@ class Runtime:
             row = rows.get(claim_id)
             if row is None or row.text_hash in seen:
                 continue
+            if incident_id is not None and claim_id not in memberships:
+                continue
             seen.add(row.text_hash)
             hits.append(
                 QueryHit(
                     claim_id=row.claim_id, post_id=row.post_id, source=row.source,
                     score=score, text=row.text, author=row.author, created_at=row.created_at,
                     same_text=counts.get(row.text_hash, 1) - 1,
+                    narratives=tuple(memberships.get(claim_id, ())),
                 )
             )
             if len(hits) == k:

@@ -1,0 +1,259 @@
+"""Claim analysis as an analyst sees it: kinds, actors, hedges, negations, official voice.
+
+Pure text logic, no model: these run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tracker.claims import (
+    ClaimAnalyzer,
+    ClaimExtractor,
+    ClaimKind,
+    ExtractedClaim,
+    SentenceClaimExtractor,
+)
+from tracker.errors import ConfigError
+from tracker.lexicon import DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon, actors_from_config
+
+GROUP_A = Actor("Group A", ("group A", "GA"))
+GROUP_B = Actor("Group B", ("group B",))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> ClaimAnalyzer:
+    return ClaimAnalyzer(actors=(*DEFAULT_ACTORS, GROUP_A, GROUP_B))
+
+
+def one(analyzer: ClaimAnalyzer, text: str) -> ExtractedClaim:
+    claims = analyzer.extract(text)
+    assert len(claims) == 1, claims
+    return claims[0]
+
+
+def test_is_a_claim_extractor_and_old_constructor_still_works() -> None:
+    extractor: ClaimExtractor = ClaimAnalyzer()
+    assert extractor.extract("") == []
+    plain = ExtractedClaim("Police cordoned off the area")
+    assert (plain.kind, plain.actors, plain.hedge, plain.negated) == (ClaimKind.OTHER, (), 0.0, False)
+    assert SentenceClaimExtractor().extract("omg so sad")[0].text == "omg so sad"
+
+
+def test_paraphrases_of_one_attribution_name_the_same_actor_and_are_hedged(
+    analyzer: ClaimAnalyzer,
+) -> None:
+    active = one(analyzer, "sources say group A is behind the blast")
+    passive = one(analyzer, "the blast was reportedly carried out by group A")
+    other = one(analyzer, "the blast was reportedly carried out by group B")
+    for claim in (active, passive):
+        assert claim.kind is ClaimKind.ATTRIBUTION
+        assert claim.actors == ("Group A",)
+        assert claim.hedge > 0
+        assert not claim.negated and not claim.official_voice
+    assert other.actors == ("Group B",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "TTP claimed responsibility for the attack",
+        "TTP has claimed the attack on the police station",
+        "The attack was carried out by the TTP",
+        "TTP is behind the Nushki blast",
+        "Behind the attack was the TTP, officials believe",
+        "Pakistan blamed TTP for the bombing",
+        "The bombing was blamed on the TTP",
+        "Investigators linked the blast to TTP",
+        "This is the work of the TTP",
+        "TTP-backed terrorists attacked the check post",
+        "The attack was masterminded by TTP commanders",
+        "Suspected TTP militants stormed the compound",
+        "TTP militants attacked a police station in Bannu",
+        "Responsibility was claimed by TTP in a statement",
+    ],
+)
+def test_attribution_in_active_and_passive_voice(analyzer: ClaimAnalyzer, text: str) -> None:
+    claim = one(analyzer, text)
+    assert claim.kind is ClaimKind.ATTRIBUTION
+    assert claim.actors == ("TTP",)
+    assert claim.candidate_actors == ()
+
+
+def test_state_actors_and_foreign_hand(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "The blast was the work of RAW-sponsored terrorists, the minister said")
+    assert claim.actors == ("India",)
+    assert one(analyzer, "Hostile agencies are behind this attack").actors == ("foreign hand",)
+    assert one(analyzer, "ISPR said khwarij backed by India attacked the post").actors == (
+        "India",
+        "TTP",
+    )
+
+
+def test_official_assertion_is_told_apart_from_hedged_claim(analyzer: ClaimAnalyzer) -> None:
+    official = one(analyzer, "Police confirmed TTP carried out the attack")
+    hedged = one(analyzer, "TTP may have carried out the attack, unconfirmed reports say")
+    assert official.official_voice and official.hedge == 0.0
+    assert official.actors == hedged.actors == ("TTP",)
+    assert not hedged.official_voice and hedged.hedge > 0
+    assert one(analyzer, "CTD said the bomber was 17 years old").official_voice
+    assert one(analyzer, "The ministry said the blast was caused by an IED").official_voice
+
+
+def test_hedge_rises_with_hedges_and_is_capped(analyzer: ClaimAnalyzer) -> None:
+    one_hedge = one(analyzer, "TTP reportedly carried out the attack").hedge
+    more = one(analyzer, "Unconfirmed: sources say TTP allegedly, possibly carried out the attack")
+    assert 0 < one_hedge < more.hedge <= 1.0
+    assert more.hedge == 1.0
+
+
+def test_a_question_is_hedged(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "Is RAW behind the Quetta blast?")
+    assert claim.kind is ClaimKind.ATTRIBUTION
+    assert claim.actors == ("India",)
+    assert claim.hedge > 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "No group has claimed responsibility for the blast",
+        "Nobody has yet claimed the attack on the convoy",
+        "The attack has not been attributed to any group so far",
+        "It is too early to say who was behind the attack",
+        "Officials ruled out the involvement of militants",
+    ],
+)
+def test_negated_attribution_has_no_actor(analyzer: ClaimAnalyzer, text: str) -> None:
+    claim = one(analyzer, text)
+    assert claim.kind is ClaimKind.ATTRIBUTION
+    assert claim.negated
+    assert claim.actors == () and claim.candidate_actors == ()
+
+
+def test_denial_by_an_actor_is_a_negated_attribution_naming_it(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "TTP denied involvement in the Peshawar mosque blast")
+    assert (claim.kind, claim.actors, claim.negated) == (ClaimKind.ATTRIBUTION, ("TTP",), True)
+
+
+def test_double_negative_is_not_negated(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "Officials have not ruled out foreign involvement")
+    assert claim.kind is ClaimKind.ATTRIBUTION and not claim.negated
+
+
+def test_unknown_name_in_attribution_phrase_is_a_candidate(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "Jundallah claimed responsibility for the Nushki blast")
+    assert claim.kind is ClaimKind.ATTRIBUTION
+    assert claim.actors == ()
+    assert claim.candidate_actors == ("Jundallah",)
+    assert one(analyzer, "The attack was carried out by Tehreek-e-Nawaz").candidate_actors == (
+        "Tehreek-e-Nawaz",
+    )
+    assert one(analyzer, "Sources say Group Zeta is behind it").candidate_actors == ("Group Zeta",)
+
+
+def test_stop_words_and_people_are_not_candidates(analyzer: ClaimAnalyzer) -> None:
+    for text in (
+        "Police said the attack was carried out by militants",
+        "Who is behind the attack on Friday?",
+        "TTP spokesman Muhammad Khurasani denied the group's involvement",
+    ):
+        assert one(analyzer, text).candidate_actors == (), text
+
+
+def test_aliases_map_to_the_canonical_name_on_word_edges(analyzer: ClaimAnalyzer) -> None:
+    assert one(analyzer, "Tehrik-i-Taliban Pakistan claimed the attack").actors == ("TTP",)
+    assert one(analyzer, "tehreek e taliban pakistan claimed the attack").actors == ("TTP",)
+    assert one(analyzer, "The Balochistan Liberation Army claimed the attack").actors == ("BLA",)
+    assert one(analyzer, "ISIS-K claimed the suicide bombing").actors == ("ISKP",)
+    # "TTP" inside another word, or "raw"/"us" as ordinary words, name nobody.
+    assert one(analyzer, "TTPX claimed responsibility for the blast").actors == ()
+    assert one(analyzer, "Someone blamed us for the raw footage of the blast").actors == ()
+    assert analyzer.canonical_actor("Fitna al-Khawarij") == "TTP"
+    assert analyzer.canonical_actor("Jundallah") is None
+
+
+def test_casualty_and_method_kinds(analyzer: ClaimAnalyzer) -> None:
+    assert one(analyzer, "At least 12 people were killed in the blast").kind is ClaimKind.CASUALTY
+    assert one(analyzer, "The death toll has risen to 25").kind is ClaimKind.CASUALTY
+    method = one(analyzer, "The bomber used a motorcycle packed with explosives")
+    assert method.kind is ClaimKind.METHOD
+    assert one(analyzer, "A quadcopter dropped a grenade on the camp").kind is ClaimKind.METHOD
+    # Attribution beats casualty beats method.
+    both = one(analyzer, "TTP claimed the suicide bombing that killed 12 people")
+    assert both.kind is ClaimKind.ATTRIBUTION
+    assert one(analyzer, "A suicide bomber killed 12 people").kind is ClaimKind.CASUALTY
+    assert one(analyzer, "Traffic was diverted near the Quetta station").kind is ClaimKind.OTHER
+
+
+def test_chatter_is_dropped_claims_are_kept(analyzer: ClaimAnalyzer) -> None:
+    text = (
+        "omg so sad. Praying for the victims. RIP. May Allah grant them jannah. "
+        "Police say 12 were killed in the Nushki blast. Horrible news from Quetta today."
+    )
+    assert [c.text for c in analyzer.extract(text)] == [
+        "Police say 12 were killed in the Nushki blast.",
+        "Horrible news from Quetta today.",
+    ]
+    assert analyzer.extract("PRAY FOR PESHAWAR") == []
+    assert analyzer.extract("is this confirmed?") == []
+
+
+def test_shouting_names_no_acronym_that_is_also_a_word(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "WHO IS BEHIND THIS? LET US KNOW")
+    assert claim.actors == () and claim.candidate_actors == ()
+
+
+def test_custom_lexicon_and_actors_from_plain_data() -> None:
+    lexicon = Lexicon.from_mapping(
+        {
+            "extend": {"hedges": ["مبینہ طور پر", "شاید"], "chatter": ["dua"]},
+            "hedge_step": 0.5,
+        }
+    )
+    assert lexicon.hedges[: len(DEFAULT_LEXICON.hedges)] == DEFAULT_LEXICON.hedges
+    assert lexicon.negations == DEFAULT_LEXICON.negations
+    actors = actors_from_config(
+        [
+            {"name": "Jundallah", "aliases": ["Jundullah", "جنداللہ"]},
+            {"name": "TTP", "aliases": ["Tehrik-i-Taliban Pakistan", "ٹی ٹی پی"]},
+        ],
+        base=DEFAULT_ACTORS,
+    )
+    analyzer = ClaimAnalyzer(lexicon, actors)
+    claim = one(analyzer, "Jundullah claimed responsibility for the Nushki blast")
+    assert (claim.actors, claim.candidate_actors) == (("Jundallah",), ())
+    urdu = one(analyzer, "دھماکہ مبینہ طور پر ٹی ٹی پی نے کیا")
+    assert urdu.hedge == 0.5
+    assert analyzer.canonical_actor("ٹی ٹی پی") == "TTP"
+    assert analyzer.canonical_actor("Pakistani Taliban") is None  # replaced, not merged
+
+    replaced = Lexicon.from_mapping({"hedges": ["shayad"]})
+    assert replaced.hedges == ("shayad",)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"hedgez": ["x"]}, "did you mean 'hedges'"),
+        ({"hedges": "reportedly"}, "expected a list of strings"),
+        ({"hedges": ["(unclosed"]}, "not a valid regular expression"),
+        ({"attribution_passive": ["blamed on"]}, "{actor}"),
+        ({"hedge_step": 2}, "not in (0, 1]"),
+        ({"extend": {"nope": ["x"]}}, "unknown key 'nope'"),
+    ],
+)
+def test_bad_lexicon_config_names_the_key(mapping: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        Lexicon.from_mapping(mapping)
+
+
+def test_bad_actor_config_names_the_item() -> None:
+    with pytest.raises(ConfigError, match=r"actors\[1\]\.name"):
+        actors_from_config([{"name": "A"}, {"aliases": ["x"]}])
+    with pytest.raises(ConfigError, match="unknown key 'alias'"):
+        actors_from_config([{"name": "A", "alias": ["x"]}])
+    with pytest.raises(ConfigError, match="belongs to both"):
+        ClaimAnalyzer(actors=(Actor("A", ("same",)), Actor("B", ("Same",))))

@@ -1,0 +1,126 @@
+"""Findings and narrative status: what authorities established, and where each narrative
+stands against it.
+
+Status rules (DESIGN.md): ``speculative`` when first seen before any finding of its kind;
+``unconfirmed`` when findings of its kind exist but none decides it; ``confirmed`` when a
+finding agrees; ``contradicted`` when a finding disagrees or rules it out. For
+attributions, agreement is about actors: a finding confirming exactly (or a superset of)
+the narrative's actors confirms it, one naming only other actors or ruling these out
+contradicts it. For other kinds, a finding decides a narrative whose centroid is close to
+the finding's text, and a difference in the numbers they state is a contradiction. Later
+findings override earlier ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from tracker.models import ClaimKind, Finding, FindingStatus, Status
+from tracker.store import ClaimInfo
+
+__all__ = ["NarrativeView", "automatic_finding", "status_of"]
+
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
+_WORDS = {
+    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+    "eight": "8", "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20",
+}
+
+
+def numbers_in(text: str) -> frozenset[str]:
+    """The numbers a text states, digits or small number words."""
+    found = {m.group().replace(",", "") for m in _NUMBER.finditer(text)}
+    found |= {_WORDS[w] for w in re.findall(r"[a-z]+", text.lower()) if w in _WORDS}
+    return frozenset(found)
+
+
+@dataclass(frozen=True, slots=True)
+class NarrativeView:
+    """What status needs of a narrative: (dim,) normalized centroid and label text."""
+
+    kind: ClaimKind
+    actors: frozenset[str]
+    negated: bool
+    first_seen: datetime
+    centroid: np.ndarray
+    label: str
+
+
+def _attribution_verdict(n: NarrativeView, f: Finding) -> Status | None:
+    named = frozenset(f.actors)
+    if f.status is FindingStatus.CONFIRMED:
+        if not named:
+            return None
+        if n.negated:
+            return Status.CONTRADICTED if (not n.actors or n.actors & named) else None
+        if n.actors and n.actors <= named:
+            return Status.CONFIRMED
+        if n.actors and not n.actors & named:
+            return Status.CONTRADICTED
+        return None
+    if f.status is FindingStatus.RULED_OUT:
+        hit = n.actors & named if named else n.actors
+        if not hit:
+            return None
+        return Status.CONFIRMED if n.negated else Status.CONTRADICTED
+    # pending: "no group has claimed responsibility" agrees with narratives saying so
+    if n.negated and not n.actors and not named:
+        return Status.CONFIRMED
+    return None
+
+
+def _content_verdict(
+    n: NarrativeView, f: Finding, vector: np.ndarray | None, similarity: float
+) -> Status | None:
+    if f.status is FindingStatus.PENDING or vector is None:
+        return None
+    if float(n.centroid @ vector) < similarity:
+        return None
+    agrees = f.status is FindingStatus.CONFIRMED
+    ours, theirs = numbers_in(n.label), numbers_in(f.text)
+    if ours and theirs and not ours & theirs:
+        agrees = not agrees
+    return Status.CONFIRMED if agrees else Status.CONTRADICTED
+
+
+def status_of(
+    narrative: NarrativeView,
+    findings: Sequence[tuple[Finding, np.ndarray | None]],
+    similarity: float,
+) -> Status:
+    """The status of one narrative given the incident's findings (time order), each with
+    the (dim,) vector of its text (None when unknown)."""
+    relevant = [(f, v) for f, v in findings if f.kind is narrative.kind]
+    if not relevant:
+        return Status.SPECULATIVE
+    verdict: Status | None = None
+    for finding, vector in relevant:
+        if narrative.kind is ClaimKind.ATTRIBUTION:
+            said = _attribution_verdict(narrative, finding)
+        else:
+            said = _content_verdict(narrative, finding, vector, similarity)
+        if said is not None:
+            verdict = said
+    if verdict is not None:
+        return verdict
+    first = min(f.at for f, _ in relevant)
+    return Status.SPECULATIVE if narrative.first_seen < first else Status.UNCONFIRMED
+
+
+def automatic_finding(claim: ClaimInfo) -> tuple[tuple[str, ...], FindingStatus] | None:
+    """The finding an official-tier post's claim records, if any: an unhedged attribution
+    naming actors confirms them; an unhedged denial naming actors rules them out; an
+    unhedged "no group has claimed" is pending."""
+    if claim.kind is not ClaimKind.ATTRIBUTION or claim.hedge > 0:
+        return None
+    actors = tuple(sorted({*claim.actors, *claim.candidates}))
+    if claim.negated:
+        return actors, FindingStatus.RULED_OUT if actors else FindingStatus.PENDING
+    if actors:
+        return actors, FindingStatus.CONFIRMED
+    return None

@@ -1,0 +1,628 @@
+"""Word lists for claim analysis, and the known actors: data, never code.
+
+Everything the claim analyzer (:mod:`tracker.claims`) looks for in a sentence is listed
+here as plain tuples of strings, so that a settings file can replace or extend them for
+another language without touching code. :data:`DEFAULT_LEXICON` is English;
+:data:`DEFAULT_ACTORS` is a realistic set for Pakistan's security landscape.
+
+Two sorts of list (see :class:`Lexicon` for each field):
+
+- *patterns*: Python regular-expression fragments, matched case-insensitively (on the
+  lower-cased sentence) and on word edges: each list is compiled as
+  ``(?<!\\w)(?:a|b|...)(?!\\w)``, longest fragment first, so ``likely`` does not fire
+  inside ``unlikely``. A fragment holding ``(?-i:...)`` is matched on the sentence as
+  written, so that part keeps its case (``(?-i:may)`` is the modal verb, not the month).
+  Attribution patterns carry exactly one ``{actor}`` slot where the responsible party's
+  name stands: ``{actor} claimed responsibility`` (active: the slot leads) or
+  ``claimed by {actor}`` (passive and verb-object: the slot follows the cue).
+- *words* (:data:`WORD_FIELDS`): plain words compared case-insensitively, whole.
+
+Actors match by name and aliases, case-insensitively, as whole words: an alias is its
+sequence of words, whatever separates them (``Tehrik-i-Taliban`` also matches ``Tehrik i
+Taliban``; ``TTP`` matches ``#TTP`` and ``TTP's`` but not ``TTPX``). Aliases listed in
+``exact`` match only as written, and not in all-capitals sentences: acronyms that are
+also English words (``US``, ``RAW``, ``LeT``).
+
+Mapping shapes (what a TOML file gives)::
+
+    [claims.lexicon]                 # Lexicon.from_mapping: a key replaces that list
+    hedges = ["reportedly", "sources\\s+say"]
+    hedge_step = 0.4
+    [claims.lexicon.extend]          # ... and "extend" adds to a list (after any replacing)
+    hedges = ["مبینہ طور پر", "شاید"]
+
+    [[actors]]                       # actors_from_config: one table per actor
+    name = "TTP"                     # canonical: what claims and narratives report
+    aliases = ["Tehrik-i-Taliban Pakistan", "Pakistani Taliban"]
+    exact = []                       # optional: aliases matched only as written
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from tracker.errors import ConfigError
+
+__all__ = [
+    "ACTOR_SLOT",
+    "DEFAULT_ACTORS",
+    "DEFAULT_LEXICON",
+    "WORD_FIELDS",
+    "Actor",
+    "Lexicon",
+    "actors_from_config",
+]
+
+ACTOR_SLOT = "{actor}"
+"""Where the responsible party's name stands in an attribution pattern."""
+
+WORD_FIELDS = frozenset(
+    {"question_marks", "stop_names", "person_titles", "event_nouns", "generic_names"}
+)
+"""Lexicon fields holding plain words (or marks), not patterns."""
+
+# Shared pieces of the default English patterns.
+_INCIDENT = (
+    r"(?:attacks?|blasts?|bombings?|explosions?|assaults?|killings?|massacres?|incidents?"
+    r"|strikes?|ambush(?:es)?|carnage|atrocity|tragedy|violence)"
+)
+_DET = r"(?:the|this|these|that|today'?s|yesterday'?s|last night'?s|friday'?s|sunday'?s)"
+_BE = r"(?:is|are|was|were|be|been|being|'s|'re)"
+# Words that may stand between an actor and "behind"/"responsible":
+# "TTP is most likely behind", "BLA may have been responsible".
+_FILLER = (
+    r"(?:\s+(?:is|are|was|were|be|been|may|might|could|must|would|have|has|had|likely|most"
+    r"|reportedly|allegedly|probably|possibly|apparently|clearly|definitely|surely|said|to"
+    r"|believed|suspected|thought|seen|the|ones?|one|also|again|not|who|say|says|said|they"
+    r"|it|claim|claims|claimed|admit|admits|admitted|themselves|itself)){0,4}"
+)
+_MILITANTS = (
+    r"(?:militants?|terrorists?|fighters?|insurgents?|operatives?|suicide\s+bombers?|bombers?"
+    r"|gunmen|attackers?|hit\s*men|proxies|proxy|agents?|sleeper\s+cells?|khwarij|khawarij)"
+)
+# What militants do when the sentence names them as the ones who did it.
+_STRUCK = (
+    r"(?:have\s+|had\s+|has\s+)?(?:attacked|stormed|struck|ambushed|opened\s+fire"
+    r"|targeted|killed|bombed|blew\s+up|detonated|carried\s+out|launched|raided|abducted"
+    r"|kidnapped|were\s+behind|are\s+behind)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """The word lists one claim analyzer uses; all tuples of strings but ``hedge_step``.
+
+    Patterns: ``attribution_active`` and ``attribution_passive`` (with an ``{actor}``
+    slot; a match makes an attribution and its slot names the actor),
+    ``attribution_cues`` (an attribution without a named slot: "claimed responsibility",
+    "who is behind"), ``negations`` (no or denied attribution: "no group has claimed",
+    "denied involvement"), ``negation_reversers`` (words just before a negation that undo
+    it: "have *not* ruled out"), ``hedges`` (each one found adds ``hedge_step`` to the
+    hedge score, capped at 1), ``official_voice`` ("police confirmed"),
+    ``casualty_cues``, ``method_cues``, ``chatter`` (marks a sentence with no stronger
+    signal as not check-worthy: "praying for the victims").
+
+    Words: ``question_marks`` (a sentence holding one counts one hedge), ``stop_names``
+    (trimmed off a name in an actor slot), ``person_titles`` (a name after one is a
+    person), ``event_nouns`` (a name before one is an event), ``generic_names`` (a name
+    made only of these and stop names is no actor).
+    """
+
+    attribution_active: tuple[str, ...] = (
+        # One pattern for every verb after "X (is most likely / say they / ...)": one
+        # filler to try per name is several times faster than one per verb.
+        rf"{{actor}}{_FILLER}\s+(?:(?:claimed|claims|claim|claiming)"
+        rf"(?:\s+(?:the\s+)?(?:responsibility|credit|{_INCIDENT}))?"
+        r"|(?:owned|owns|accepted|accepts|took|takes|taken|assumed)\s+(?:the\s+)?responsibility"
+        r"|behind|responsible|involved|(?:carried|carries|carry|carrying)\s+out"
+        r"|attacked|struck|bombed|targeted|stormed|ambushed|executed|perpetrated|orchestrated"
+        r"|masterminded|plotted|denied|denies|deny|rejected|rejects|distanced)",
+        r"{actor}\s*-\s*(?:backed|sponsored|funded|supported|trained|affiliated|linked"
+        r"|allied|inspired|aligned|based)",
+        rf"{{actor}}\s+{_MILITANTS}\s+{_STRUCK}",
+        # "Jundallah, a little-known group, said it carried out the attack"
+        rf"{{actor}}\s*,[^,;]{{1,60}},{_FILLER}\s+(?:claimed|claims|denied|denies|carried\s+out"
+        r"|(?:said|says|claimed)\s+(?:it|they)\s+(?:had\s+|has\s+|have\s+)?(?:carried\s+out"
+        r"|was\s+behind|were\s+behind|conducted))",
+        r"{actor}\s+(?:say|says|said|claim|claims|claimed|admit|admits|admitted)\s+(?:that\s+)?"
+        r"(?:its|their)\s+\w+\s+(?:had\s+|have\s+|has\s+)?(?:carried\s+out|conducted"
+        r"|attacked|struck|bombed|targeted)",
+    )
+    attribution_passive: tuple[str, ...] = (
+        r"(?:carried\s+out|conducted|committed|perpetrated|executed|orchestrated|masterminded"
+        r"|planned|plotted|engineered|sponsored|backed|funded|financed|claimed"
+        r"|directed|organi[sz]ed|attacked|targeted|killed|ambushed|bombed)\s+by\s+{actor}",
+        rf"(?:an?\s+)?{_INCIDENT}\s+by\s+{{actor}}",
+        r"responsibility\s+(?:for\s+[^,;.]{1,60}?\s+)?(?:was|has\s+been|had\s+been|is)"
+        r"\s+(?:claimed|owned|accepted)\s+by\s+{actor}",
+        rf"behind\s+{_DET}(?:\s+\w+)?\s+{_INCIDENT}\s+{_BE}\s+{{actor}}",
+        r"(?:blamed|blames|blame|blaming)\s+(?:on\s+)?{actor}",
+        r"(?:linked|tied|traced|connected)\s+(?:[^,;.]{1,40}?\s+)?(?:to|with)\s+{actor}",
+        r"(?:the\s+)?(?:work|handiwork|hand|doing)\s+of\s+{actor}",
+        r"(?:suspected|suspects?|suspecting|accused|accuses|accusing)\s+{actor}",
+        rf"suspected\s+{{actor}}\s+{_MILITANTS}",
+        r"(?:attributed|attributes|attributing)\s+(?:[^,;.]{1,40}?\s+)?to\s+{actor}",
+        r"(?:responsibility|credit)\s+(?:for\s+[^,;.]{1,60}?\s+)?(?:lies|rests)\s+with\s+{actor}",
+        r"hallmarks?\s+of\s+{actor}",
+    )
+    attribution_cues: tuple[str, ...] = (
+        r"(?:claimed|claims|claim|claiming|owned|accepted|took|takes)\s+(?:the\s+)?"
+        r"(?:responsibility|credit)",
+        r"responsibility\s+for",
+        rf"(?:claimed|claims|claiming)\s+{_DET}\s+{_INCIDENT}",
+        r"hallmarks?\s+of",
+        r"(?:soil|territory)\s+(?:is\s+|was\s+|being\s+|has\s+been\s+|had\s+been\s+)*used",
+        r"(?:could|may|might|must|is|are|was|were)\s+(?:be\s+|have\s+been\s+|been\s+)?involved",
+        rf"(?:they|we|who)\s+(?:had\s+|have\s+|has\s+)?(?:carried|carries|carry)\s+out\s+{_DET}"
+        rf"(?:\s+[\w-]+){{0,3}}?\s+{_INCIDENT}",
+        r"(?:said|says|say|claimed|claims|admitted)\s+(?:that\s+)?(?:it|they)\s+(?:had\s+|has\s+"
+        rf"|have\s+)?(?:(?:carried\s+out|conducted)\s+{_DET}(?:\s+[\w-]+){{0,3}}?\s+{_INCIDENT}"
+        r"|was\s+behind|were\s+behind)",
+        rf"(?:{_BE}|held)\s+responsible",
+        rf"who(?:'s|\s+{_BE}|\s+could\s+be|\s+might\s+be|\s+may\s+be)?\s+behind",
+        rf"behind\s+{_DET}(?:\s+\w+)?\s+{_INCIDENT}",
+        r"blam(?:e|ed|es|ing)",
+        r"carried\s+out\s+by",
+        r"claimed\s+by",
+        r"perpetrat\w*",
+        r"orchestrat\w*",
+        r"mastermind\w*",
+        r"(?:state|foreign|externally)[\s-]*(?:sponsored|backed|funded)",
+        r"[^\W\d_]+-(?:backed|sponsored|funded)",
+        r"(?:backed|sponsored|funded|financed)\s+by",
+        r"involvement",
+        r"(?:foreign|external|hidden|enemy|invisible)\s+hands?",
+        r"nexus",
+        r"prox(?:y|ies)",
+        r"(?:linked|tied)\s+(?:to|with)\s+(?:the\s+)?(?:group|outfit|organi[sz]ation|network)",
+        r"the\s+(?:work|handiwork)\s+of",
+        r"attribut(?:ed|es|ing|ion)",
+        r"culprits?",
+    )
+    negations: tuple[str, ...] = (
+        r"no\s+(?:group|one|organi[sz]ation|outfit|faction|militant\s+group|party|body)"
+        r"(?:\s+(?:has|have|had|yet|so\s+far|immediately))*\s+(?:yet\s+)?claimed",
+        r"nobody\s+(?:has\s+|had\s+)?(?:yet\s+)?claimed",
+        r"no\s+(?:immediate\s+)?(?:claim|claims)\s+of\s+responsibility",
+        r"(?:not|\w*n't)\s+(?:yet\s+)?(?:been\s+)?claimed",
+        r"(?:not|\w*n't)\s+(?:yet\s+)?(?:been\s+)?attributed",
+        r"(?:not|\w*n't)\s+(?:yet\s+)?(?:been\s+)?(?:established|determined|identified)\s+who",
+        r"unclaimed",
+        r"(?:too\s+early|premature|too\s+soon)\s+to\s+(?:say|tell|determine|blame|attribute"
+        r"|speculate|point\s+fingers)",
+        r"ruled\s+out",
+        r"rules?\s+out",
+        r"den(?:y|ies|ied|ying)\s+(?:any\s+)?(?:involvement|role|responsibility|hand|links?"
+        r"|connection|part)",
+        r"(?:not|never)\s+(?:been\s+)?involved",
+        rf"{_BE}\s+not\s+(?:behind|responsible)",
+        r"(?:isn't|wasn't|aren't|weren't)\s+(?:behind|responsible)",
+        r"(?:had|has|have)\s+nothing\s+to\s+do\s+with",
+        r"distanced\s+(?:itself|themselves|himself)",
+        r"(?:rejected|rejects|dismissed|dismisses)\s+(?:the\s+)?(?:claims?|allegations?"
+        r"|accusations?|reports?)",
+        r"baseless\s+(?:allegations?|claims?|accusations?)",
+    )
+    negation_reversers: tuple[str, ...] = (
+        r"not",
+        r"never",
+        r"cannot",
+        r"yet\s+to",
+        r"\w+n't",
+        r"(?:can|don|won|didn|hasn|haven|hadn|isn|wasn|aren|weren|couldn|shouldn|wouldn)t",
+    )
+    """Words that, one or two words before a negation, undo it: "have not ruled out"."""
+    hedges: tuple[str, ...] = (
+        r"reportedly",
+        r"(?:unconfirmed|unverified)(?:\s+reports?)?",
+        r"(?:according\s+to|per)\s+(?:unnamed|unidentified|anonymous|some)\s+\w+",
+        r"(?:unnamed|unidentified|anonymous)\s+(?:sources?|officials?|people)",
+        r"on\s+(?:the\s+)?condition\s+of\s+anonymity",
+        r"sources?\s+(?:say|said|says|claim|claimed|told|suggest|suggested|indicate|close)",
+        r"(?:media\s+)?reports?\s+(?:say|said|suggest|suggested|claim|indicate)",
+        r"according\s+to\s+(?:media\s+)?reports",
+        r"(?:it\s+is|it's|it\s+was)\s+(?:believed|thought|feared|suspected|understood|said)",
+        r"(?:is|are|was|were)\s+(?:believed|thought|said|feared|understood)\s+to",
+        r"(?:yet\s+to\s+be|not\s+yet|could\s+not\s+be|cannot\s+be|can't\s+be)\s+"
+        r"(?:independently\s+)?(?:confirmed|verified)",
+        r"allegedly",
+        r"alleged",
+        r"suspected",
+        r"(?:most\s+)?likely",
+        r"probably",
+        r"possibly",
+        r"perhaps",
+        r"maybe",
+        r"apparently",
+        r"seemingly",
+        r"(?-i:may|might|could)(?:\s+have)?",
+        r"rumou?r(?:s|ed)?",
+        r"speculat(?:ion|ions|ed|ing|e)",
+        r"(?:we\s+are|i\s+am|i'm|we're)\s+hearing",
+        r"hearing\s+that",
+        r"word\s+is",
+        r"(?:some|people)\s+(?:are\s+)?say(?:ing)?",
+        r"i\s+(?:think|guess|suspect|believe)",
+        r"if\s+true",
+        r"unclear",
+        r"not\s+(?:been\s+)?(?:officially\s+)?confirmed",
+        r"looks?\s+like",
+        r"(?:i'm|i\s+am)\s+thinking",
+        r"i\s+would\s+(?:think|guess|say)",
+        r"seems?\s+(?:to|like)",
+        r"appears?\s+to",
+    )
+    question_marks: tuple[str, ...] = ("?", "؟")
+    """Plain strings, not patterns: a sentence containing one is a question, one hedge."""
+    hedge_step: float = 0.4
+    """Hedge score added per hedge found, capped at 1.0."""
+    official_voice: tuple[str, ...] = (
+        r"(?:the\s+)?(?:police|CTD|ISPR|officials?|authorities|(?:interior|foreign|home"
+        r"|information)\s+minist(?:er|ry)|ministry|spokes(?:person|man|woman)|military|army"
+        r"|government|(?:deputy\s+)?commissioner|DPO|SSP|DIG|IGP|inspector\s+general"
+        r"|Rescue\s*1122|rescue\s+officials|hospital\s+officials|Frontier\s+Corps"
+        r"|bomb\s+disposal\s+squad|BDS|prime\s+minister|chief\s+minister|foreign\s+office|FO)"
+        r"(?:\s+[\w'’.-]+){0,3}?\s+(?:has\s+|have\s+|had\s+)?(?:confirmed|confirms|said|says"
+        r"|stated|states|announced|announces|told|added|clarified|declared|identified"
+        r"|reported|maintained|informed)",
+        r"(?:according\s+to|confirmed\s+by|said\s+by)\s+(?:the\s+)?(?:police|CTD|ISPR"
+        r"|officials|authorities|(?:interior|foreign)\s+ministry|ministry|military|army"
+        r"|government|(?:deputy\s+)?commissioner|rescue\s+officials|hospital\s+officials"
+        r"|foreign\s+office)",
+        r"(?:ISPR|CTD|police|ministry|government|military|official)\s+(?:statement|press"
+        r"\s+release|spokes(?:person|man))",
+        r"in\s+an?\s+(?:official\s+)?statement",
+    )
+    casualty_cues: tuple[str, ...] = (
+        r"killed",
+        r"killing",
+        r"kills",
+        r"dead",
+        r"deaths?",
+        r"death\s+toll",
+        r"toll",
+        r"died",
+        r"dies",
+        r"injured",
+        r"injuries",
+        r"wounded",
+        r"hurt",
+        r"martyred",
+        r"martyrdom",
+        r"shaheed",
+        r"embraced\s+shahadat",
+        r"casualt(?:y|ies)",
+        r"fatalit(?:y|ies)",
+        r"bodies",
+        r"lost\s+(?:their|his|her)\s+lives",
+        r"(?:claimed|took|claiming|taking)\s+(?:at\s+least\s+|over\s+|more\s+than\s+)?"
+        r"[\w-]+\s+lives",
+        r"survivors?",
+        r"hospitali[sz]ed",
+        r"(?:dozens|scores|hundreds)\s+(?:of\s+)?(?:people|civilians|soldiers|policemen)?",
+    )
+    method_cues: tuple[str, ...] = (
+        r"suicide\s+(?:bomb(?:er|ers|ing|ings)?|attack(?:er|ers|s)?|vest|blast|squad)",
+        r"suicide",
+        r"IEDs?",
+        r"VBIEDs?",
+        r"improvised\s+explosive(?:\s+devices?)?",
+        r"explosives?",
+        r"(?:car|truck|motorcycle|bicycle|vehicle|roadside)\s+bomb(?:s|ing)?",
+        r"vehicle[\s-]borne",
+        r"bomb(?:s|ing|ings|ed)?",
+        r"remote[\s-]control(?:led)?",
+        r"timed\s+device",
+        r"detonat(?:e|ed|es|ing|ion|or|ors)",
+        r"drones?",
+        r"quadcopters?",
+        r"rockets?",
+        r"mortars?",
+        r"(?:hand\s+)?grenades?",
+        r"RPGs?",
+        r"missiles?",
+        r"air\s*strikes?",
+        r"shelling",
+        r"gun(?:men|man|fire|shots?|point)",
+        r"shooting",
+        r"firing",
+        r"sniper",
+        r"ambush(?:ed)?",
+        r"landmines?",
+        r"mines?",
+        r"stabb(?:ed|ing)",
+        r"hostages?",
+        r"hijack(?:ed|ing|ers?)?",
+        r"(?:ball\s+)?bearings",
+        r"(?:kg|kilograms?)\s+of",
+    )
+    chatter: tuple[str, ...] = (
+        r"pray(?:ing|ers|s)?\s+for",
+        r"(?:thoughts|hearts?|prayers)\s+(?:and\s+prayers\s+)?(?:are\s+|go\s+out\s+)?(?:with|to)",
+        r"RIP",
+        r"R\.I\.P",
+        r"rest\s+in\s+peace",
+        r"omg",
+        r"oh\s+my\s+god",
+        r"so\s+sad",
+        r"very\s+sad",
+        r"heart\s*breaking",
+        r"heart\s*broken",
+        r"condolences",
+        r"may\s+(?:allah|god)",
+        r"inna\s+lillahi",
+        r"ameen",
+        r"amen",
+        r"stay\s+safe",
+        r"(?:lol|lmao|wtf|smh)",
+        r"shame\s+on",
+        r"sad\s+(?:day|news)",
+    )
+    stop_names: tuple[str, ...] = (
+        # Plain words, compared case-insensitively, trimmed from the edges of a name found
+        # in an attribution slot: "The Jundallah" -> "Jundallah", "Police" -> nothing.
+        "a", "an", "the", "this", "that", "these", "those", "it", "its", "he", "she", "they",
+        "them", "we", "us", "i", "you", "who", "what", "which", "whom", "whose", "why", "how",
+        "when", "where", "some", "many", "most", "several", "all", "any", "no", "none", "nobody",
+        "someone", "everyone", "everybody", "and", "or", "but", "if", "so", "not", "is", "are",
+        "was", "were", "be", "been", "has", "have", "had", "did", "does", "do", "to", "of", "in",
+        "on", "at", "for", "by", "with", "from", "as", "also", "just", "now", "new", "say", "says",
+        "said", "saying", "confirm", "confirms", "confirmed", "report", "reports", "reported",
+        "claim", "claims", "claimed", "suspect", "suspects", "suspected", "believe", "believed",
+        "blame", "blamed", "police", "policeman", "policemen", "official", "officials", "source",
+        "sources", "authorities", "authority", "government", "govt", "ministry", "minister",
+        "spokesman", "spokesperson", "ctd", "ispr", "pm", "president", "chief", "breaking",
+        "update", "updates", "news", "media", "reuters", "ap", "afp", "bbc", "cnn", "dawn", "geo",
+        "express", "tribune", "alert", "watch", "video", "photos", "live", "attack", "attacks",
+        "blast", "blasts", "bombing", "bombings", "explosion", "explosions", "incident", "god",
+        "allah", "lord", "mr", "mrs", "ms", "dr", "sir", "monday", "tuesday", "wednesday",
+        "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tonight", "january",
+        "february", "march", "april", "may", "june", "july", "august", "september", "october",
+        "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept",
+        "oct", "nov", "dec", "responsibility", "credit", "anyone", "anybody", "somebody",
+        "witnesses", "eyewitnesses", "residents", "locals", "investigators", "investigation",
+        "experts", "analysts", "observers", "critics", "journalists", "others", "everybody",
+        "initial", "preliminary", "earlier", "later", "meanwhile", "however",
+    )
+    person_titles: tuple[str, ...] = (
+        # Plain words, compared case-insensitively: a capitalized name right after one of
+        # these is a person ("spokesman Muhammad Khurasani denied"), not a candidate actor.
+        "spokesman", "spokesperson", "spokeswoman", "commander", "chief", "leader", "head",
+        "minister", "officer", "official", "mr", "mrs", "ms", "dr", "maulana", "mufti", "mullah",
+        "emir", "amir", "general", "gen", "colonel", "col", "major", "maj", "captain", "capt",
+        "president", "premier", "senator", "journalist", "reporter", "analyst",
+    )
+    event_nouns: tuple[str, ...] = (
+        # Plain words, compared case-insensitively: a name followed by (or ending in) one
+        # of these names an event, not an actor ("linked to the Nushki blast").
+        "attack", "attacks", "blast", "blasts", "bombing", "bombings", "explosion",
+        "explosions", "incident", "massacre", "carnage", "tragedy", "assault", "ambush",
+        "strike", "strikes", "shooting", "killings", "operation", "case", "probe",
+    )
+    generic_names: tuple[str, ...] = (
+        # Plain words, compared case-insensitively, that may stand inside a name ("Group
+        # Zeta", "Baloch Liberation Tigers") but do not make one on their own or with stop
+        # names only ("Pakistan Army", "Unknown Militants").
+        "group", "groups", "outfit", "outfits", "organisation", "organization", "faction",
+        "network", "movement", "front", "brigade", "army", "forces", "force", "militia", "wing",
+        "party", "unknown", "unidentified", "armed", "local", "foreign", "banned", "proscribed",
+        "outlawed", "militant", "militants", "terrorist", "terrorists", "terror", "insurgents",
+        "insurgent", "attackers", "attacker", "gunmen", "gunman", "bombers", "bomber", "fighters",
+        "men", "man", "people", "security", "agency", "agencies", "intelligence", "state",
+        "federal", "provincial", "pakistan", "pakistani", "pakistanis", "islamabad", "islamist",
+        "islamists", "jihadist", "jihadists", "baloch", "balochistan", "pashtun", "punjabi",
+        "sindhi", "afghan", "kp", "khyber", "waziristan", "quetta", "peshawar", "karachi", "lahore",
+    )
+
+    @classmethod
+    def from_mapping(
+        cls,
+        mapping: Mapping[str, Any],
+        base: Lexicon | None = None,
+        where: str = "claims.lexicon",
+    ) -> Lexicon:
+        """A lexicon from plain data (what a TOML table gives), merged over ``base``
+        (default: :data:`DEFAULT_LEXICON`): a key replaces that list, lists not named keep
+        their defaults, and the optional ``extend`` table adds to lists (after any
+        replacing). Unknown keys, wrong types and patterns that do not compile raise
+        :class:`ConfigError` naming the key (under ``where``, the settings section)."""
+        current = base if base is not None else DEFAULT_LEXICON
+        names = {f.name for f in fields(cls)}
+        changes: dict[str, Any] = {}
+        for key, value in mapping.items():
+            if key == "extend":
+                continue
+            if key not in names:
+                raise ConfigError(_unknown(key, names, where))
+            if key == "hedge_step":
+                changes[key] = _hedge_step(value, f"{where}.{key}")
+            else:
+                changes[key] = _strings(f"{where}.{key}", value)
+        extend = mapping.get("extend", {})
+        if not isinstance(extend, Mapping):
+            raise ConfigError(f"{where}.extend: expected a table of lists, e.g. hedges = [...]")
+        for key, value in extend.items():
+            if key not in names or key == "hedge_step":
+                raise ConfigError(_unknown(key, names - {"hedge_step"}, f"{where}.extend"))
+            before = changes.get(key, getattr(current, key))
+            changes[key] = (*before, *_strings(f"{where}.extend.{key}", value))
+        lexicon = replace(current, **changes)
+        lexicon.validate(where)
+        return lexicon
+
+    def validate(self, where: str = "claims.lexicon") -> None:
+        """Raise :class:`ConfigError` when a pattern does not compile, an attribution
+        pattern lacks its single ``{actor}`` slot or ``hedge_step`` is not in (0, 1]."""
+        for f in fields(self):
+            if f.name == "hedge_step" or f.name in WORD_FIELDS:
+                continue
+            patterns: tuple[str, ...] = getattr(self, f.name)
+            slotted = f.name in ("attribution_active", "attribution_passive")
+            for pattern in patterns:
+                if slotted:
+                    if pattern.count(ACTOR_SLOT) != 1:
+                        raise ConfigError(
+                            f"{where}.{f.name}: {pattern!r} needs exactly one "
+                            f"{ACTOR_SLOT} slot where the actor's name stands"
+                        )
+                    pattern = pattern.replace(ACTOR_SLOT, "X")
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(
+                        f"{where}.{f.name}: {pattern!r} is not a valid regular expression "
+                        f"({exc}); escape literal characters such as . ? ( with a backslash"
+                    ) from exc
+        if not 0.0 < self.hedge_step <= 1.0:
+            raise ConfigError(f"{where}.hedge_step: {self.hedge_step} is not in (0, 1]")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A group, agency or state a claim may name as responsible. ``name`` is canonical
+    (what claims and narratives report); ``aliases`` match case-insensitively; ``exact``
+    aliases match only as written (acronyms that are also English words)."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any], where: str = "actors") -> Actor:
+        """An actor from one ``[[actors]]`` table: ``name``, optional ``aliases``, ``exact``."""
+        unknown = set(mapping) - {"name", "aliases", "exact"}
+        if unknown:
+            raise ConfigError(_unknown(sorted(unknown)[0], {"name", "aliases", "exact"}, where))
+        name = mapping.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}.name: expected a non-empty string, e.g. name = \"TTP\"")
+        return cls(
+            name.strip(),
+            _strings(f"{where}.aliases", mapping.get("aliases", [])),
+            _strings(f"{where}.exact", mapping.get("exact", [])),
+        )
+
+    def names(self) -> tuple[str, ...]:
+        """The canonical name and every alias, exact ones included."""
+        return (self.name, *self.aliases, *self.exact)
+
+
+def actors_from_config(
+    items: Sequence[Mapping[str, Any]], base: Iterable[Actor] = ()
+) -> tuple[Actor, ...]:
+    """Actors from a list of ``[[actors]]`` tables, after ``base`` (pass
+    :data:`DEFAULT_ACTORS` to extend the defaults; an item whose name is already there
+    replaces it). Raises :class:`ConfigError` naming the item at fault."""
+    out: dict[str, Actor] = {a.name.casefold(): a for a in base}
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"actors[{i}]: expected a table with name and aliases")
+        actor = Actor.from_mapping(item, where=f"actors[{i}]")
+        out[actor.name.casefold()] = actor
+    return tuple(out.values())
+
+
+def _strings(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(f"{key}: expected a list of strings, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, str) or not item:
+            raise ConfigError(f"{key}: expected non-empty strings, got {item!r}")
+    return tuple(value)
+
+
+def _hedge_step(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}: expected a number in (0, 1], got {value!r}")
+    return float(value)
+
+
+def _unknown(key: str, known: Iterable[str], where: str) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(sorted(known))}"
+    return f"{where}: unknown key {key!r}{hint}"
+
+
+DEFAULT_LEXICON = Lexicon()
+"""English word lists."""
+
+DEFAULT_ACTORS: tuple[Actor, ...] = (
+    # Militant groups.
+    Actor(
+        "TTP",
+        (
+            "Tehrik-i-Taliban Pakistan", "Tehrik-e-Taliban Pakistan",
+            "Tehreek-e-Taliban Pakistan", "Tehreek-i-Taliban Pakistan", "Tehrik-i-Taliban",
+            "Tehrik-e-Taliban", "Tehreek-e-Taliban", "Tehreek-i-Taliban", "TTP",
+            "Pakistani Taliban", "Pakistan Taliban", "Fitna al-Khawarij", "Fitna-tul-Khawarij",
+            "Fitna al-Khwarij", "Khawarij", "Khwarij", "Khariji", "Kharijis",
+        ),
+    ),
+    Actor("JuA", ("Jamaat-ul-Ahrar", "Jamat-ul-Ahrar", "Jamaatul Ahrar", "Jamaat ul Ahrar",
+                  "JuA")),
+    Actor("Hafiz Gul Bahadur group", ("Hafiz Gul Bahadur", "Gul Bahadur group", "Gul Bahadur",
+                                      "HGB")),
+    Actor("BLA", ("Balochistan Liberation Army", "Baluchistan Liberation Army", "BLA",
+                  "Majeed Brigade", "Majid Brigade")),
+    Actor("BLF", ("Balochistan Liberation Front", "Baluchistan Liberation Front", "BLF")),
+    Actor("BRAS", ("Baloch Raji Aajoi Sangar", "Baloch Raaji Aajoi Sangar",
+                   "Baloch Raji Ajoi Sangar", "BRAS")),
+    Actor(
+        "ISKP",
+        (
+            "Islamic State Khorasan Province", "Islamic State Khorasan", "Islamic State-Khorasan",
+            "Islamic State in Khorasan", "Islamic State Pakistan Province", "Islamic State",
+            "ISKP", "IS-K", "IS-KP", "ISIS-K", "ISIS-KP", "ISPP", "ISIS", "ISIL", "Daesh", "Daish",
+        ),
+    ),
+    Actor("LeJ", ("Lashkar-e-Jhangvi", "Lashkar-i-Jhangvi", "Lashkar-e-Jhangvi al-Alami",
+                  "LeJ", "LeJ-A")),
+    Actor("Lashkar-e-Islam", ("Lashkar-i-Islam",), exact=("LeI",)),
+    Actor("Al-Qaeda", ("Al-Qaida", "Al-Qaeda in the Indian Subcontinent",
+                       "Al-Qaida in the Indian Subcontinent", "AQIS")),
+    Actor("JeM", ("Jaish-e-Mohammed", "Jaish-e-Muhammad", "Jaish-e-Mohammad",
+                  "Jaish-i-Mohammed", "JeM")),
+    Actor("LeT", ("Lashkar-e-Taiba", "Lashkar-e-Tayyiba", "Lashkar-e-Toiba", "Lashkar-i-Taiba",
+                  "Jamaat-ud-Dawa"), exact=("LeT", "JuD")),
+    Actor("IMP", ("Ittehad-ul-Mujahideen Pakistan", "Ittehad-ul-Mujahideen",
+                  "Ittehadul Mujahideen Pakistan"), exact=("IMP",)),
+    # States and agencies commonly blamed.
+    Actor(
+        "India",
+        (
+            "India", "Indian", "Indians", "New Delhi", "Research and Analysis Wing",
+            "Fitna al-Hindustan", "Fitna-al-Hindustan", "Fitna-tul-Hindustan", "Modi",
+        ),
+        exact=("RAW",),
+    ),
+    Actor(
+        "Afghanistan",
+        (
+            "Afghanistan", "Afghan Taliban", "Taliban regime", "Afghan Taliban regime",
+            "Afghan interim government", "Afghan government", "Afghan regime", "Kabul",
+            "Islamic Emirate", "Islamic Emirate of Afghanistan", "Afghan soil", "Afghan-based",
+            "NDS",
+        ),
+        exact=("IEA",),
+    ),
+    Actor("United States", ("United States", "U.S.", "America", "CIA"), exact=("US", "USA")),
+    Actor("Israel", ("Israel", "Israeli", "Mossad", "Zionist", "Zionists")),
+    Actor("Iran", ("Iran", "Iranian", "Tehran", "IRGC")),
+    Actor(
+        "foreign hand",
+        (
+            "foreign hand", "foreign hands", "foreign-backed", "foreign-sponsored",
+            "foreign-funded", "foreign elements", "foreign agencies", "foreign powers",
+            "foreign conspiracy", "hostile agencies", "hostile intelligence agencies",
+            "hostile elements", "hostile forces", "enemy agencies", "external forces",
+            "external elements", "external hand", "enemies of Pakistan", "anti-Pakistan forces",
+            "anti-Pakistan elements",
+        ),
+    ),
+)
+"""Known actors for Pakistan's security landscape: militant groups, the states and agencies
+commonly blamed, and generic "foreign hand" phrasings."""

@@ -1,0 +1,290 @@
+"""Narratives: claims in one incident that say the same thing.
+
+Online, a new claim joins the nearest live narrative of the same incident, kind, actor set
+(known and candidate actors) and negation when the cosine similarity to its centroid is at
+least ``join_similarity``; otherwise it starts a new one. The actor set is part of the
+key, so two attributions of one event to different actors never share a narrative,
+however alike their wording. :meth:`NarrativeEngine.consolidate` later merges narratives
+of the same key whose centroids have drifted together (``merge_similarity``), keeping the
+older id, relabels them (the claim nearest the centroid) and refreshes statuses.
+
+Centroids are normalized running sums of member vectors, kept in memory per key and in
+the database. All methods run on the store's writer thread; each call is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tracker.config import NarrativeSettings
+from tracker.findings import NarrativeView, automatic_finding, status_of
+from tracker.incidents import IncidentLinker
+from tracker.models import ClaimKind, Tier
+from tracker.store import NarrativeState, PostInfo, Store
+
+__all__ = ["Clusterer", "GroupKey", "NarrativeEngine", "ProcessReport"]
+
+GroupKey = tuple[str, ClaimKind, tuple[str, ...], bool]  # incident, kind, actors, negated
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm > 0 else v
+
+
+@dataclass(slots=True)
+class _Group:
+    ids: list[int] = field(default_factory=list)
+    sums: list[np.ndarray] = field(default_factory=list)
+    matrix: np.ndarray | None = None  # (m, dim) normalized centroids, rebuilt lazily
+
+
+class Clusterer:
+    """Live narrative centroids per group key, in memory. Decides joins; stores nothing."""
+
+    def __init__(self, join_similarity: float) -> None:
+        self.join_similarity = join_similarity
+        self._groups: dict[GroupKey, _Group] = {}
+        self._where: dict[int, GroupKey] = {}
+
+    def load(self, states: Iterable[NarrativeState]) -> None:
+        self._groups.clear()
+        self._where.clear()
+        for s in states:
+            self.add((s.incident_id, s.kind, s.actors, s.negated), s.id, s.vector_sum)
+
+    def nearest(self, key: GroupKey, vector: np.ndarray) -> tuple[int | None, float]:
+        """The live narrative of ``key`` nearest ``vector`` and its cosine similarity."""
+        group = self._groups.get(key)
+        if group is None or not group.ids:
+            return None, -1.0
+        if group.matrix is None:
+            group.matrix = np.vstack([_unit(s) for s in group.sums]).astype(np.float32)
+        sims = group.matrix @ vector
+        best = int(np.argmax(sims))
+        return group.ids[best], float(sims[best])
+
+    def add(self, key: GroupKey, narrative_id: int, vector_sum: np.ndarray) -> None:
+        group = self._groups.setdefault(key, _Group())
+        group.ids.append(narrative_id)
+        group.sums.append(np.array(vector_sum, dtype=np.float32))
+        group.matrix = None
+        self._where[narrative_id] = key
+
+    def grow(self, narrative_id: int, vector: np.ndarray) -> np.ndarray:
+        """Add a member vector to a narrative; its new sum."""
+        group = self._groups[self._where[narrative_id]]
+        i = group.ids.index(narrative_id)
+        group.sums[i] = group.sums[i] + vector
+        if group.matrix is not None:
+            group.matrix[i] = _unit(group.sums[i])
+        return group.sums[i]
+
+    def remove(self, narrative_id: int) -> np.ndarray:
+        key = self._where.pop(narrative_id)
+        group = self._groups[key]
+        i = group.ids.index(narrative_id)
+        group.ids.pop(i)
+        group.matrix = None
+        return group.sums.pop(i)
+
+    def groups(self) -> dict[GroupKey, tuple[list[int], list[np.ndarray]]]:
+        return {k: (list(g.ids), list(g.sums)) for k, g in self._groups.items() if g.ids}
+
+    def centroid(self, narrative_id: int) -> np.ndarray:
+        group = self._groups[self._where[narrative_id]]
+        return _unit(group.sums[group.ids.index(narrative_id)])
+
+
+@dataclass(slots=True)
+class ProcessReport:
+    """What one processing step did: links made, narratives started, claims clustered,
+    findings recorded automatically."""
+
+    linked: int = 0
+    narratives: int = 0
+    clustered: int = 0
+    findings: int = 0
+    incidents: set[str] = field(default_factory=set)
+
+
+class NarrativeEngine:
+    """Links stored posts to incidents and clusters their claims into narratives."""
+
+    def __init__(self, store: Store, settings: NarrativeSettings, model: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.model = model
+        self.clusterer = Clusterer(settings.join_similarity)
+        self.clusterer.load(store.narrative_states())
+
+    def reload(self) -> None:
+        """Read live narratives again (after a failed transaction, say)."""
+        self.clusterer.load(self.store.narrative_states())
+
+    def process(
+        self, rowids: Sequence[int], linker: IncidentLinker, *, mark: bool = True
+    ) -> ProcessReport:
+        """Link the given stored posts to ``linker``'s incidents and cluster their claims;
+        with ``mark`` they are recorded as processed. One transaction."""
+        report = ProcessReport()
+        try:
+            with self.store.transaction():
+                for post in self.store.posts_for_processing(rowids, self.model):
+                    self._process_post(post, linker, report)
+                if mark:
+                    self.store.mark_processed(rowids)
+                for incident_id in report.incidents:
+                    self._refresh_statuses(incident_id)
+        except BaseException:
+            self.reload()
+            raise
+        return report
+
+    def _process_post(self, post: PostInfo, linker: IncidentLinker, report: ProcessReport) -> None:
+        if post.is_repost:
+            if post.repost_of is None:
+                return
+            for incident_id in self.store.incidents_of_post(post.repost_of):
+                incident = linker.incident(incident_id)
+                if incident is None or not incident.covers(post.created_at):
+                    continue
+                if self.store.link(post.rowid, incident_id, "repost"):
+                    report.linked += 1
+                    report.incidents.add(incident_id)
+                for nid in self.store.narratives_of_post(post.repost_of, incident_id):
+                    self.store.add_post_to_narrative(nid, post.rowid, post.created_at)
+            return
+        with_vectors = [c for c in post.claims if c.vector is not None]
+        matrix = np.vstack([c.vector for c in with_vectors if c.vector is not None]) if (
+            with_vectors
+        ) else None
+        links = linker.link(post.text, post.created_at, matrix)
+        if post.reply_to is not None:
+            # a reply takes part in its parent's conversation, so in its incidents
+            already = {i for i, _ in links}
+            for incident_id in self.store.incidents_of_post(post.reply_to):
+                incident = linker.incident(incident_id)
+                if incident is not None and incident_id not in already and incident.covers(
+                    post.created_at
+                ):
+                    links.append((incident_id, "reply"))
+        for incident_id, via in links:
+            if not self.store.link(post.rowid, incident_id, via):
+                continue  # linked before: its claims are clustered already
+            report.linked += 1
+            report.incidents.add(incident_id)
+            for claim in with_vectors:
+                assert claim.vector is not None
+                self._cluster(incident_id, post, claim.id, claim.kind, claim.actors,
+                              claim.candidates, claim.negated, claim.vector, report)
+                if post.tier is Tier.OFFICIAL:
+                    found = automatic_finding(claim)
+                    if found is not None:
+                        self.store.add_finding(
+                            incident_id, claim.text, claim.text_hash, claim.kind, found[0],
+                            found[1], post.created_at, automatic=True, post_rowid=post.rowid,
+                        )
+                        report.findings += 1
+
+    def _cluster(
+        self, incident_id: str, post: PostInfo, claim_id: int, kind: ClaimKind,
+        actors: tuple[str, ...], candidates: tuple[str, ...], negated: bool,
+        vector: np.ndarray, report: ProcessReport,
+    ) -> None:
+        key: GroupKey = (incident_id, kind, tuple(sorted({*actors, *candidates})), negated)
+        nid, similarity = self.clusterer.nearest(key, vector)
+        if nid is None or similarity < self.settings.join_similarity:
+            nid = self.store.create_narrative(
+                incident_id, kind, actors, candidates, negated, vector, post.created_at,
+                post.rowid, claim_id,
+            )
+            self.clusterer.add(key, nid, np.zeros_like(vector))
+            report.narratives += 1
+        total = self.clusterer.grow(nid, vector)
+        self.store.add_claim_to_narrative(
+            nid, incident_id, claim_id, total, post.rowid, post.created_at
+        )
+        report.clustered += 1
+
+    # -- consolidation ------------------------------------------------------------------
+
+    def consolidate(self) -> int:
+        """Merge narratives of one key whose centroids are at least ``merge_similarity``
+        alike (into the oldest), relabel changed ones, refresh statuses. Returns merges."""
+        merges = 0
+        touched: set[str] = set()
+        try:
+            with self.store.transaction():
+                states = {s.id: s for s in self.store.narrative_states()}
+                for key, (ids, sums) in self.clusterer.groups().items():
+                    if len(ids) < 2:
+                        continue
+                    for keep, drops in self._components(ids, sums, states):
+                        for drop in drops:
+                            total = self.clusterer.remove(drop)
+                            merged = self.clusterer.grow(keep, total)
+                            self.store.merge_narrative(keep, drop, merged)
+                            merges += 1
+                        touched.add(key[0])
+                for nid, vector_sum in self.store.unlabelled_narratives():
+                    claim_ids, vectors = self.store.member_vectors(nid, self.model)
+                    if claim_ids:
+                        best = int(np.argmax(vectors @ _unit(vector_sum)))
+                        self.store.set_label(nid, claim_ids[best])
+                for incident_id in touched:
+                    self._refresh_statuses(incident_id)
+        except BaseException:
+            self.reload()
+            raise
+        return merges
+
+    def _components(
+        self, ids: list[int], sums: list[np.ndarray], states: dict[int, NarrativeState]
+    ) -> list[tuple[int, list[int]]]:
+        matrix = np.vstack([_unit(s) for s in sums])
+        close = np.argwhere(np.triu(matrix @ matrix.T, k=1) >= self.settings.merge_similarity)
+        parent = list(range(len(ids)))
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for a, b in close:
+            ra, rb = find(int(a)), find(int(b))
+            if ra != rb:
+                parent[rb] = ra
+        components: dict[int, list[int]] = {}
+        for i in range(len(ids)):
+            components.setdefault(find(i), []).append(ids[i])
+        out = []
+        for members in components.values():
+            if len(members) < 2:
+                continue
+            members.sort(key=lambda n: (states[n].first_seen, n))
+            out.append((members[0], members[1:]))
+        return out
+
+    # -- status -------------------------------------------------------------------------
+
+    def refresh_statuses(self, incident_id: str) -> None:
+        with self.store.transaction():
+            self._refresh_statuses(incident_id)
+
+    def _refresh_statuses(self, incident_id: str) -> None:
+        findings = self.store.findings(incident_id)
+        vectors = self.store.embeddings(self.model, [h for _, h in findings])
+        with_vectors = [(f, vectors.get(h)) for f, h in findings]
+        for narrative in self.store.narrative_summaries(incident_id):
+            view = NarrativeView(
+                narrative.kind, frozenset(narrative.actors), narrative.negated,
+                narrative.first_seen, self.clusterer.centroid(narrative.id), narrative.label,
+            )
+            status = status_of(view, with_vectors, self.settings.join_similarity)
+            if status is not narrative.status:
+                self.store.set_status(narrative.id, status)

@@ -1,0 +1,88 @@
+"""Persistence: the SQLite database is the source of truth. Nothing else touches SQL.
+
+WAL mode, one connection per :class:`Store`, every write in one ``BEGIN IMMEDIATE``
+transaction. The schema is created and upgraded by the numbered migrations in
+:mod:`tracker.store.schema`; ``PRAGMA user_version`` records how far a file has come.
+
+Times are stored as float seconds since the epoch, UTC. Embeddings are float32 blobs keyed
+by (model, text hash), so the FAISS index is derived data that can always be rebuilt.
+The tables come in two groups, each a mixin of its own module: posts, claims and
+embeddings (:mod:`.posts`); incidents, links, narratives and findings (:mod:`.narratives`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from tracker.errors import StoreError
+from tracker.store.narratives import NarrativeState, NarrativeTables
+from tracker.store.posts import (
+    ClaimInfo,
+    ClaimRow,
+    NewClaim,
+    NewPost,
+    PostInfo,
+    PostTables,
+    StoredClaim,
+)
+from tracker.store.schema import MIGRATIONS
+
+__all__ = [
+    "MIGRATIONS",
+    "ClaimInfo",
+    "ClaimRow",
+    "NarrativeState",
+    "NewClaim",
+    "NewPost",
+    "PostInfo",
+    "Store",
+    "StoredClaim",
+]
+
+
+class Store(PostTables, NarrativeTables):
+    """The claimwatch database. Safe to share between threads (calls are serialized)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            if not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open database {self.path}: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"cannot create database {self.path}: {exc.strerror}") from None
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._lock:
+            current = self.schema_version
+            if current > len(MIGRATIONS):
+                raise StoreError(
+                    f"database {self.path} has schema version {current}, newer than this "
+                    f"claimwatch knows ({len(MIGRATIONS)}); upgrade claimwatch"
+                )
+            for number in range(current + 1, len(MIGRATIONS) + 1):
+                with self.transaction():
+                    for statement in MIGRATIONS[number - 1].split(";"):
+                        if statement.strip():
+                            self._db.execute(statement)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

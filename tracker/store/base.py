@@ -1,0 +1,78 @@
+"""The connection every table group shares: one SQLite connection, one lock, and
+transactions as ``BEGIN IMMEDIATE`` blocks."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+__all__ = ["Tables", "chunks", "dt", "ts"]
+
+T = TypeVar("T")
+
+
+def ts(value: datetime) -> float:
+    """Seconds since the epoch, as stored."""
+    return value.timestamp()
+
+
+def dt(value: float) -> datetime:
+    """A stored time back as an aware UTC datetime."""
+    return datetime.fromtimestamp(value, UTC)
+
+
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[list[T]]:
+    """``items`` in lists of at most ``size`` (SQLite limits bound parameters)."""
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class Tables:
+    """Base of the table groups: the connection, its lock and transactions."""
+
+    _db: sqlite3.Connection
+    _lock: threading.RLock
+    _depth: int
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction; nested uses join the outer one. Holds the
+        store's lock throughout, so no other thread interleaves statements."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            self._db.execute("COMMIT")
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._lock:
+            return self._db.execute(sql, params).fetchone()
+
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._db.execute(sql, params)

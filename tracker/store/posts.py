@@ -1,0 +1,383 @@
+"""Posts, claims and embeddings."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+from tracker.models import ClaimKind, Post, Tier
+from tracker.store.base import Tables, chunks, dt, ts
+
+__all__ = [
+    "ClaimInfo",
+    "ClaimRow",
+    "NewClaim",
+    "NewPost",
+    "PostInfo",
+    "PostTables",
+    "StoredClaim",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class NewClaim:
+    """A claim about to be stored: its sentence, the hash its embedding is keyed by, and
+    what the extractor read from it."""
+
+    text: str
+    text_hash: str
+    kind: ClaimKind = ClaimKind.OTHER
+    actors: tuple[str, ...] = ()
+    candidates: tuple[str, ...] = ()
+    hedge: float = 0.0
+    negated: bool = False
+    official_voice: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """A post about to be stored, with its claims (none for a repost)."""
+
+    post: Post
+    text_hash: str
+    claims: Sequence[NewClaim]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredClaim:
+    """A claim row just written: its id and the hash of its text."""
+
+    id: int
+    text_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """A claim with the post it came from, as queries show it."""
+
+    claim_id: int
+    text: str
+    text_hash: str
+    post_id: str
+    source: str
+    author: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimInfo:
+    """A stored claim with what was read from it and its (dim,) vector, if stored."""
+
+    id: int
+    text: str
+    text_hash: str
+    kind: ClaimKind
+    actors: tuple[str, ...]
+    candidates: tuple[str, ...]
+    hedge: float
+    negated: bool
+    official_voice: bool
+    vector: np.ndarray | None
+
+
+@dataclass(frozen=True, slots=True)
+class PostInfo:
+    """A stored post as the narrative stage needs it. ``repost_of`` is the row id of the
+    original when the post is a repost of a stored post."""
+
+    rowid: int
+    source: str
+    ext_id: str
+    author: str | None
+    tier: Tier
+    text: str
+    created_at: datetime
+    is_repost: bool
+    repost_of: int | None
+    reply_to: int | None = None
+    claims: list[ClaimInfo] = field(default_factory=list)
+
+
+class PostTables(Tables):
+    """Posts, their claims, and the vectors of claim texts."""
+
+    def existing_keys(self, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Those (source, id) pairs already stored."""
+        found: set[tuple[str, str]] = set()
+        by_source: dict[str, list[str]] = {}
+        for source, ext_id in keys:
+            by_source.setdefault(source, []).append(ext_id)
+        with self._lock:
+            for source, ids in by_source.items():
+                for chunk in chunks(ids, 500):
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(
+                        f"SELECT ext_id FROM posts WHERE source = ? AND ext_id IN ({marks})",
+                        (source, *chunk),
+                    )
+                    found.update((source, row[0]) for row in rows)
+        return found
+
+    def add_posts(
+        self,
+        posts: Sequence[NewPost],
+        model: str,
+        new_vectors: dict[str, np.ndarray],
+    ) -> tuple[list[int | None], list[StoredClaim]]:
+        """Store posts, their claims and newly computed embeddings in one transaction.
+
+        Returns, per post, its new row id (None: already stored, nothing written), and
+        the claims written. ``new_vectors`` maps text hash to a (dim,) float32 vector.
+        """
+        now = time.time()
+        inserted: list[int | None] = []
+        claims: list[StoredClaim] = []
+        with self.transaction():
+            for item in posts:
+                p = item.post
+                cur = self._db.execute(
+                    "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
+                    "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
+                    "extra, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        p.source, p.id, p.author, p.tier.value if p.tier else None, p.text,
+                        item.text_hash, ts(p.created_at), p.url, p.lang, p.repost_of,
+                        p.reply_to, json.dumps(p.metrics), json.dumps(p.extra, default=str),
+                        now,
+                    ),
+                )
+                if cur.rowcount == 0:
+                    inserted.append(None)
+                    continue
+                post_rowid = cur.lastrowid
+                inserted.append(post_rowid)
+                for position, claim in enumerate(item.claims):
+                    c = self._db.execute(
+                        "INSERT INTO claims (post_id, position, text, text_hash, kind, "
+                        "actors, candidates, hedge, negated, official_voice) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        (
+                            post_rowid, position, claim.text, claim.text_hash,
+                            claim.kind.value, json.dumps(claim.actors),
+                            json.dumps(claim.candidates), claim.hedge, int(claim.negated),
+                            int(claim.official_voice),
+                        ),
+                    )
+                    assert c.lastrowid is not None
+                    claims.append(StoredClaim(c.lastrowid, claim.text_hash))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
+                (
+                    (model, h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                    for h, v in new_vectors.items()
+                ),
+            )
+        return inserted, claims
+
+    def unprocessed_posts(self, limit: int = 5000) -> list[int]:
+        """Row ids of stored posts not yet linked and clustered, oldest first."""
+        rows = self._all(
+            "SELECT id FROM posts WHERE processed = 0 ORDER BY created_at, id LIMIT ?", (limit,)
+        )
+        return [r[0] for r in rows]
+
+    def mark_processed(self, rowids: Sequence[int]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "UPDATE posts SET processed = 1 WHERE id = ?", ((r,) for r in rowids)
+            )
+
+    def post_rowids_between(self, start: datetime, end: datetime) -> list[int]:
+        """Stored posts created in [start, end], oldest first."""
+        rows = self._all(
+            "SELECT id FROM posts WHERE created_at BETWEEN ? AND ? ORDER BY created_at, id",
+            (ts(start), ts(end)),
+        )
+        return [r[0] for r in rows]
+
+    def posts_for_processing(self, rowids: Sequence[int], model: str) -> list[PostInfo]:
+        """Posts with their claims and claim vectors, oldest first."""
+        posts: dict[int, PostInfo] = {}
+        for part in chunks(list(rowids)):
+            m = ",".join("?" * len(part))
+            for row in self._all(
+                "SELECT p.id, p.source, p.ext_id, p.author, p.tier, p.text, p.created_at, "
+                "p.repost_of, o.id, r.id FROM posts p "
+                "LEFT JOIN posts o ON p.repost_of IS NOT NULL "
+                "AND o.source = p.source AND o.ext_id = p.repost_of "
+                "LEFT JOIN posts r ON p.reply_to IS NOT NULL "
+                f"AND r.source = p.source AND r.ext_id = p.reply_to WHERE p.id IN ({m})",
+                part,
+            ):
+                is_repost = row[7] is not None and not row[5]
+                posts[row[0]] = PostInfo(
+                    row[0], row[1], row[2], row[3], Tier(row[4] or "unverified"), row[5],
+                    dt(row[6]), is_repost, row[8] if is_repost else None, row[9],
+                )
+            for row in self._all(
+                "SELECT c.post_id, c.id, c.text, c.text_hash, c.kind, c.actors, c.candidates, "
+                "c.hedge, c.negated, c.official_voice, e.vector FROM claims c "
+                "LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = c.text_hash "
+                f"WHERE c.post_id IN ({m}) ORDER BY c.post_id, c.position",
+                (model, *part),
+            ):
+                posts[row[0]].claims.append(
+                    ClaimInfo(
+                        row[1], row[2], row[3], ClaimKind(row[4]),
+                        tuple(json.loads(row[5])), tuple(json.loads(row[6])), row[7],
+                        bool(row[8]), bool(row[9]),
+                        np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
+                    )
+                )
+        return sorted(posts.values(), key=lambda p: (p.created_at, p.rowid))
+
+    def count(self, table: str) -> int:
+        if table not in {"posts", "claims", "embeddings", "narratives", "findings",
+                         "post_incidents"}:
+            raise ValueError(table)
+        with self._lock:
+            return int(self._db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+    def post_claim_count(self, source: str, ext_id: str) -> int:
+        """Claims a post carries, following a repost to its original."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, repost_of FROM posts WHERE source = ? AND ext_id = ?",
+                (source, ext_id),
+            ).fetchone()
+            if row is None:
+                return 0
+            rowid, repost_of = row
+            if repost_of is not None:
+                orig = self._db.execute(
+                    "SELECT id FROM posts WHERE source = ? AND ext_id = ?", (source, repost_of)
+                ).fetchone()
+                if orig is None:
+                    return 0
+                rowid = orig[0]
+            return int(
+                self._db.execute("SELECT count(*) FROM claims WHERE post_id = ?", (rowid,))
+                .fetchone()[0]
+            )
+
+    def claim_ids(self) -> np.ndarray:
+        """Every claim id, ascending, as int64."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM claims ORDER BY id").fetchall()
+        return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+
+    def claims(self, ids: Sequence[int]) -> dict[int, ClaimRow]:
+        """Claims by id, with their posts."""
+        out: dict[int, ClaimRow] = {}
+        with self._lock:
+            for chunk in chunks(list(ids), 500):
+                marks = ",".join("?" * len(chunk))
+                for row in self._db.execute(
+                    "SELECT c.id, c.text, c.text_hash, p.ext_id, p.source, p.author, "
+                    f"p.created_at FROM claims c JOIN posts p ON p.id = c.post_id "
+                    f"WHERE c.id IN ({marks})",
+                    chunk,
+                ):
+                    out[row[0]] = ClaimRow(
+                        row[0], row[1], row[2], row[3], row[4], row[5], dt(row[6])
+                    )
+        return out
+
+    def same_text_counts(self, hashes: Sequence[str]) -> dict[str, int]:
+        """How many claims carry each text hash."""
+        out: dict[str, int] = {}
+        with self._lock:
+            for chunk in chunks(list(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                for h, n in self._db.execute(
+                    f"SELECT text_hash, count(*) FROM claims WHERE text_hash IN ({marks}) "
+                    "GROUP BY text_hash",
+                    chunk,
+                ):
+                    out[h] = int(n)
+        return out
+
+    def tier_of(self, source: str, ext_id: str) -> Tier | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT tier FROM posts WHERE source = ? AND ext_id = ?", (source, ext_id)
+            ).fetchone()
+        return Tier(row[0]) if row and row[0] else None
+
+    # -- embeddings -------------------------------------------------------------------
+
+    def embeddings(self, model: str, hashes: Iterable[str]) -> dict[str, np.ndarray]:
+        """Stored vectors by text hash, for those hashes that have one."""
+        out: dict[str, np.ndarray] = {}
+        with self._lock:
+            for chunk in chunks(list(set(hashes)), 500):
+                marks = ",".join("?" * len(chunk))
+                for h, blob in self._db.execute(
+                    f"SELECT text_hash, vector FROM embeddings WHERE model = ? "
+                    f"AND text_hash IN ({marks})",
+                    (model, *chunk),
+                ):
+                    out[h] = np.frombuffer(blob, dtype=np.float32)
+        return out
+
+    def put_embeddings(self, model: str, vectors: dict[str, np.ndarray]) -> None:
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
+                ((model, h, np.asarray(v, np.float32).tobytes()) for h, v in vectors.items()),
+            )
+
+    def claim_texts_without_embedding(self, model: str) -> dict[str, str]:
+        """Text hash -> text for claims whose text has no vector for ``model`` yet."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT c.text_hash, min(c.text) FROM claims c LEFT JOIN embeddings e "
+                "ON e.model = ? AND e.text_hash = c.text_hash WHERE e.text_hash IS NULL "
+                "GROUP BY c.text_hash",
+                (model,),
+            ).fetchall()
+        return {h: t for h, t in rows}
+
+    def iter_claim_vectors(
+        self, model: str, ids: np.ndarray | None = None, chunk: int = 20000
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids (n,) int64, vectors (n, dim) float32) for claims having a vector for
+        ``model``: all of them, or those among ``ids``."""
+        if ids is None:
+            last = -1
+            while True:
+                with self._lock:
+                    rows = self._db.execute(
+                        "SELECT c.id, e.vector FROM claims c JOIN embeddings e "
+                        "ON e.model = ? AND e.text_hash = c.text_hash WHERE c.id > ? "
+                        "ORDER BY c.id LIMIT ?",
+                        (model, last, chunk),
+                    ).fetchall()
+                if not rows:
+                    return
+                last = rows[-1][0]
+                yield from _vectorchunks(rows, chunk)
+        for part in chunks([int(i) for i in ids], 500):
+            marks = ",".join("?" * len(part))
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT c.id, e.vector FROM claims c JOIN embeddings e "
+                    f"ON e.model = ? AND e.text_hash = c.text_hash WHERE c.id IN ({marks})",
+                    (model, *part),
+                ).fetchall()
+            yield from _vectorchunks(rows, chunk)
+
+
+def _vectorchunks(
+    rows: list[tuple[int, bytes]], size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    for start in range(0, len(rows), size):
+        part = rows[start : start + size]
+        ids = np.fromiter((r[0] for r in part), dtype=np.int64, count=len(part))
+        vecs = np.vstack([np.frombuffer(r[1], dtype=np.float32) for r in part])
+        yield ids, vecs

@@ -1,0 +1,124 @@
+"""The database schema, as numbered migrations. ``PRAGMA user_version`` records how far a
+file has come; a migration is never edited once released: add the next one."""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: posts, claims, embeddings
+    """
+    CREATE TABLE posts (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,
+        ext_id      TEXT NOT NULL,
+        author      TEXT,
+        tier        TEXT,
+        text        TEXT NOT NULL,
+        text_hash   TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        url         TEXT,
+        lang        TEXT,
+        repost_of   TEXT,
+        reply_to    TEXT,
+        metrics     TEXT NOT NULL DEFAULT '{}',
+        extra       TEXT NOT NULL DEFAULT '{}',
+        ingested_at REAL NOT NULL,
+        UNIQUE (source, ext_id)
+    );
+    CREATE INDEX posts_created_at ON posts (created_at);
+    CREATE INDEX posts_repost_of ON posts (source, repost_of) WHERE repost_of IS NOT NULL;
+    CREATE TABLE claims (
+        id        INTEGER PRIMARY KEY,
+        post_id   INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        position  INTEGER NOT NULL,
+        text      TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        UNIQUE (post_id, position)
+    );
+    CREATE INDEX claims_text_hash ON claims (text_hash);
+    CREATE TABLE embeddings (
+        model     TEXT NOT NULL,
+        text_hash TEXT NOT NULL,
+        vector    BLOB NOT NULL,
+        PRIMARY KEY (model, text_hash)
+    ) WITHOUT ROWID;
+    """,
+    # 2: claim readings, tiers decided, incidents, links, narratives, findings
+    """
+    ALTER TABLE claims ADD COLUMN kind TEXT NOT NULL DEFAULT 'other';
+    ALTER TABLE claims ADD COLUMN actors TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE claims ADD COLUMN candidates TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE claims ADD COLUMN hedge REAL NOT NULL DEFAULT 0;
+    ALTER TABLE claims ADD COLUMN negated INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE claims ADD COLUMN official_voice INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE posts ADD COLUMN processed INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX posts_unprocessed ON posts (created_at) WHERE processed = 0;
+    CREATE INDEX claims_post ON claims (post_id);
+    CREATE TABLE incidents (
+        id           TEXT PRIMARY KEY,
+        title        TEXT NOT NULL,
+        description  TEXT NOT NULL DEFAULT '',
+        terms        TEXT NOT NULL DEFAULT '[]',
+        started_at   REAL NOT NULL,
+        location     TEXT,
+        window_hours REAL NOT NULL DEFAULT 72,
+        closed_at    REAL,
+        origin       TEXT NOT NULL DEFAULT 'cli',
+        created_at   REAL NOT NULL
+    );
+    CREATE TABLE post_incidents (
+        incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        post_id     INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        via         TEXT NOT NULL,
+        PRIMARY KEY (incident_id, post_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX post_incidents_post ON post_incidents (post_id);
+    CREATE TABLE narratives (
+        id             INTEGER PRIMARY KEY,
+        incident_id    TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        kind           TEXT NOT NULL,
+        actors         TEXT NOT NULL DEFAULT '[]',
+        candidates     TEXT NOT NULL DEFAULT '[]',
+        negated        INTEGER NOT NULL DEFAULT 0,
+        vector_sum     BLOB NOT NULL,
+        claims         INTEGER NOT NULL DEFAULT 0,
+        label_claim_id INTEGER,
+        labelled       INTEGER NOT NULL DEFAULT 0,
+        first_seen     REAL NOT NULL,
+        first_post_id  INTEGER NOT NULL REFERENCES posts (id),
+        status         TEXT NOT NULL DEFAULT 'speculative',
+        merged_into    INTEGER REFERENCES narratives (id),
+        updated_at     REAL NOT NULL
+    );
+    CREATE INDEX narratives_incident ON narratives (incident_id) WHERE merged_into IS NULL;
+    CREATE TABLE narrative_claims (
+        incident_id  TEXT NOT NULL,
+        claim_id     INTEGER NOT NULL REFERENCES claims (id) ON DELETE CASCADE,
+        narrative_id INTEGER NOT NULL REFERENCES narratives (id) ON DELETE CASCADE,
+        PRIMARY KEY (incident_id, claim_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX narrative_claims_narrative ON narrative_claims (narrative_id);
+    CREATE TABLE narrative_posts (
+        narrative_id INTEGER NOT NULL REFERENCES narratives (id) ON DELETE CASCADE,
+        post_id      INTEGER NOT NULL REFERENCES posts (id) ON DELETE CASCADE,
+        at           REAL NOT NULL,
+        PRIMARY KEY (narrative_id, post_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX narrative_posts_post ON narrative_posts (post_id);
+    CREATE TABLE findings (
+        id          INTEGER PRIMARY KEY,
+        incident_id TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        text        TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        actors      TEXT NOT NULL DEFAULT '[]',
+        status      TEXT NOT NULL,
+        at          REAL NOT NULL,
+        automatic   INTEGER NOT NULL DEFAULT 0,
+        post_id     INTEGER REFERENCES posts (id),
+        text_hash   TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
+    CREATE INDEX findings_incident ON findings (incident_id, at);
+    """,
+)
