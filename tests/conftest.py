@@ -63,3 +63,26 @@ def run_cli(args: list[str]) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
+
+
+GERMANWINGS_INCIDENT = """
+[[incidents]]
+id = "germanwings"
+title = "Germanwings flight 4U9525 crash"
+description = "Germanwings flight 4U9525, an Airbus A320 from Barcelona to Düsseldorf, crashed in the French Alps; all 150 people on board died."
+terms = ["Germanwings", "4U9525", "4U 9525", "A320"]
+started_at = "2015-03-24T09:30:00Z"
+window_hours = 168
+"""
+
+
+@pytest.fixture(scope="session")
+def germanwings(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Path:
+    """The config of a folder whose database holds the whole germanwings thread file,
+    ingested once per session under an incident defined for it."""
+    folder = tmp_path_factory.mktemp("germanwings")
+    config = write_config(folder, GERMANWINGS_INCIDENT)
+    assert run_cli(["ingest", str(GERMANWINGS), "--config", str(config)]) == 0
+    return config

@@ -9,8 +9,8 @@ import pytest
 from conftest import ROOT, run_cli
 
 from tracker.config import IncidentSettings, Settings, load_settings
-from tracker.lexicon import DEFAULT_ACTORS, Actor
 from tracker.errors import ConfigError
+from tracker.lexicon import DEFAULT_ACTORS, Actor
 
 
 def test_example_config_documents_every_setting_with_its_default() -> None:

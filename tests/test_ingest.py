@@ -10,22 +10,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, run_cli, write_config
+from conftest import GERMANWINGS, run_cli
 
 from tracker.config import load_settings
 from tracker.embed import SentenceTransformerEmbedder
 from tracker.store import Store
-
-
-@pytest.fixture(scope="module")
-def germanwings(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
-) -> Path:
-    """A folder whose database holds the whole germanwings thread file, ingested once."""
-    folder = tmp_path_factory.mktemp("germanwings")
-    config = write_config(folder)
-    assert run_cli(["ingest", str(GERMANWINGS), "--config", str(config)]) == 0
-    return config
 
 
 def _json(capsys: pytest.CaptureFixture[str]) -> object:

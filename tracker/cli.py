@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.exceptions import TyperException
 
 from tracker.config import Settings, load_settings
 from tracker.errors import ClaimwatchError, InputError, PostError
@@ -411,7 +411,8 @@ def narratives(
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Narratives, most active first (posts in the last [narratives] active_minutes)."""
+    """Narratives, most active first: posts in the last hour of event time (setting
+    narratives.active_minutes), then size."""
     settings = _settings(config)
     with Runtime(settings) as runtime:
         found = runtime.narratives(incident, status, kind)[:limit]
@@ -497,14 +498,18 @@ def main(argv: list[str] | None = None) -> None:
         status = command.main(args=argv, prog_name="claimwatch", standalone_mode=False)
         if isinstance(status, int) and status:
             sys.exit(status)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         sys.exit(130)
+    except TyperException as exc:  # usage errors: bad option, missing argument, bad value
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {exc}", markup=False)
+        sys.exit(2)
     except ClaimwatchError as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(exc.exit_code)

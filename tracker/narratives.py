@@ -109,6 +109,7 @@ class ProcessReport:
     clustered: int = 0
     findings: int = 0
     incidents: set[str] = field(default_factory=set)
+    newly_linked: list[int] = field(default_factory=list)
 
 
 class NarrativeEngine:
@@ -135,6 +136,7 @@ class NarrativeEngine:
             with self.store.transaction():
                 for post in self.store.posts_for_processing(rowids, self.model):
                     self._process_post(post, linker, report)
+                self._late_responses(linker, report)
                 if mark:
                     self.store.mark_processed(rowids)
                 for incident_id in report.incidents:
@@ -143,6 +145,21 @@ class NarrativeEngine:
             self.reload()
             raise
         return report
+
+    def _late_responses(self, linker: IncidentLinker, report: ProcessReport) -> None:
+        """Reposts and replies stored before their original (a stream delivering out of
+        order) follow it into its incidents once the original is linked."""
+        seen: set[int] = set()
+        queue = list(report.newly_linked)
+        while queue:
+            rowid = queue.pop()
+            responses = [r for r in self.store.responses_to(rowid) if r not in seen]
+            seen.update(responses)
+            for post in self.store.posts_for_processing(responses, self.model):
+                before = len(report.newly_linked)
+                self._process_post(post, linker, report)
+                if len(report.newly_linked) > before:
+                    queue.append(post.rowid)
 
     def _process_post(self, post: PostInfo, linker: IncidentLinker, report: ProcessReport) -> None:
         if post.is_repost:
@@ -155,6 +172,7 @@ class NarrativeEngine:
                 if self.store.link(post.rowid, incident_id, "repost"):
                     report.linked += 1
                     report.incidents.add(incident_id)
+                    report.newly_linked.append(post.rowid)
                 for nid in self.store.narratives_of_post(post.repost_of, incident_id):
                     self.store.add_post_to_narrative(nid, post.rowid, post.created_at)
             return
@@ -177,6 +195,7 @@ class NarrativeEngine:
                 continue  # linked before: its claims are clustered already
             report.linked += 1
             report.incidents.add(incident_id)
+            report.newly_linked.append(post.rowid)
             for claim in with_vectors:
                 assert claim.vector is not None
                 self._cluster(incident_id, post, claim.id, claim.kind, claim.actors,

@@ -42,7 +42,7 @@ def narrative_json(n: Narrative) -> dict[str, Any]:
         "id": n.id, "incident_id": n.incident_id, "label": n.label, "kind": n.kind.value,
         "actors": list(n.actors), "candidate_actors": list(n.candidates),
         "negated": n.negated, "status": n.status.value, "size": n.size, "authors": n.authors,
-        "claims": n.claims, "first_seen": iso(n.first_seen), "last_seen": iso(n.last_seen),
+        "claim_count": n.claims, "first_seen": iso(n.first_seen), "last_seen": iso(n.last_seen),
         "first_post_id": n.first_post_id, "tiers": dict(n.tiers), "recent": n.recent,
     }
 

@@ -192,6 +192,16 @@ class PostTables(Tables):
                 "UPDATE posts SET processed = 1 WHERE id = ?", ((r,) for r in rowids)
             )
 
+    def responses_to(self, rowid: int) -> list[int]:
+        """Stored reposts of and replies to a post, oldest first."""
+        rows = self._all(
+            "SELECT c.id FROM posts p JOIN posts c ON c.source = p.source AND "
+            "(c.repost_of = p.ext_id OR c.reply_to = p.ext_id) WHERE p.id = ? "
+            "ORDER BY c.created_at, c.id",
+            (rowid,),
+        )
+        return [r[0] for r in rows]
+
     def post_rowids_between(self, start: datetime, end: datetime) -> list[int]:
         """Stored posts created in [start, end], oldest first."""
         rows = self._all(
