@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-# The main job: ingest a real incident's posts and ask what looks like a claim.
+# The main job: ingest a real incident's posts, list its narratives, ask what looks like
+# a claim.
 run: setup
-	$(BIN)/claimwatch ingest $(GERMANWINGS)
-	$(BIN)/claimwatch query "the co-pilot deliberately crashed the plane" -k 5
+	$(BIN)/claimwatch ingest $(GERMANWINGS) --config examples/germanwings.toml
+	$(BIN)/claimwatch narratives --incident germanwings --limit 15 --config examples/germanwings.toml
+	$(BIN)/claimwatch query "the co-pilot deliberately crashed the plane" -k 5 --incident germanwings --config examples/germanwings.toml
 
 lint: setup
 	$(BIN)/ruff check tracker alerts tests bench
@@ -29,4 +31,4 @@ test: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) claimwatch.db claimwatch.db-wal claimwatch.db-shm indexes/claims.*
+	rm -rf $(VENV) claimwatch.db* germanwings.db* indexes/claims.*

@@ -283,9 +283,7 @@ def incident_show(
     """An incident: its terms, window, counts, findings and top narratives."""
     settings = _settings(config)
     with Runtime(settings) as runtime:
-        incident = runtime.store.incident(incident_id)
-        if incident is None:
-            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        incident = runtime.incident(incident_id)
         counts = runtime.store.incident_counts(incident_id)
         findings = [f for f, _ in runtime.store.findings(incident_id)]
         top = runtime.narratives(incident_id)[:10]
@@ -329,8 +327,7 @@ def incident_close(
     settings = _settings(config)
     when = _time(at, "--at") or datetime.now(UTC)
     with Runtime(settings) as runtime:
-        if runtime.store.incident(incident_id) is None:
-            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        runtime.incident(incident_id)
         runtime.store.close_incident(incident_id, when)
     if json_out:
         _print_json({"id": incident_id, "closed_at": iso(when)})

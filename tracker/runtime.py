@@ -182,9 +182,7 @@ class Runtime:
         ``kind`` and ``actors`` default to what the text itself says (an attribution naming
         TTP, say); actor names are mapped to their canonical names. ``at`` defaults to
         the latest post time of the incident (event time), else now."""
-        incident = self.store.incident(incident_id)
-        if incident is None:
-            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        self.incident(incident_id)
         reading = self.analyzer.analyze(normalize_text(text))
         named = tuple(sorted({self.analyzer.canonical_actor(a) or a for a in actors})) or (
             tuple(sorted({*reading.actors, *reading.candidate_actors}))
@@ -200,6 +198,13 @@ class Runtime:
         self.engine().refresh_statuses(incident_id)
         return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)
 
+    def incident(self, incident_id: str) -> Incident:
+        """A stored incident; :class:`InputError` naming it when there is none."""
+        incident = self.store.incident(incident_id)
+        if incident is None:
+            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        return incident
+
     def add_incident(self, incident: Incident) -> ProcessReport:
         """Store an incident (or update one) and link the stored posts of its window."""
         self.store.save_incident(incident)
@@ -211,8 +216,8 @@ class Runtime:
     ) -> list[Narrative]:
         """Live narratives, most active first: posts in the last ``[narratives]
         active_minutes`` of event time (before the incident's latest post), then size."""
-        if incident_id is not None and self.store.incident(incident_id) is None:
-            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        if incident_id is not None:
+            self.incident(incident_id)
         window = timedelta(minutes=self.settings.narratives.active_minutes)
         out: list[Narrative] = []
         scope = [incident_id] if incident_id else [i.id for i in self.store.incidents()]
@@ -262,8 +267,8 @@ class Runtime:
         narratives it is in. Claims with exactly the same text are folded into one hit
         (``same_text`` counts the others). With ``incident_id``, only claims in that
         incident's narratives."""
-        if incident_id is not None and self.store.incident(incident_id) is None:
-            raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
+        if incident_id is not None:
+            self.incident(incident_id)
         index = self.index()
         vector = self.worker.call(self.embedder.encode, [text])
         fetch = k * 4 + 10
