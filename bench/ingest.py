@@ -4,7 +4,9 @@
 
 Ingests FILE (default: the germanwings PHEME thread file) into a fresh database through
 the whole pipeline (parse, normalize, dedupe, claims, embed, SQLite, FAISS), then encodes
-the very sentences that became claims with a bare ``model.encode``. Prints posts/s,
+the very sentences that became claims with a bare ``model.encode``. With --incident the
+posts are ingested under the germanwings incident, so linking, clustering into narratives
+and consolidation are inside the timed run too. Prints posts/s,
 claims/s, raw encode sentences/s and the ratio claims/s over encode/s. The model is the
 limit: the goal is a ratio of at least 0.9. With --repeat N both are measured N times,
 interleaved, and the medians are reported.
@@ -30,18 +32,31 @@ from tracker.sources.files import PostFile  # noqa: E402
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 
 
-def _settings(folder: Path) -> Settings:
+INCIDENT = """
+[[incidents]]
+id = "germanwings"
+title = "Germanwings flight 4U9525 crash"
+description = "Germanwings flight 4U9525, an Airbus A320 from Barcelona to Düsseldorf, \
+crashed in the French Alps; all 150 people on board died."
+terms = ["Germanwings", "4U9525", "4U 9525", "A320"]
+started_at = "2015-03-24T09:30:00Z"
+window_hours = 168
+"""
+
+
+def _settings(folder: Path, incident: bool) -> Settings:
     config = folder / "claimwatch.toml"
     config.write_text(
         f'[storage]\npath = "{folder / "bench.db"}"\n[index]\ndir = "{folder / "ix"}"\n'
+        + (INCIDENT if incident else "")
     )
     return load_settings(config, environ={})
 
 
-def ingest_once(file: Path) -> tuple[float, int, int, list[str]]:
+def ingest_once(file: Path, incident: bool) -> tuple[float, int, int, list[str]]:
     """Seconds, posts stored, claims stored, and the claim sentences (in store order)."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = _settings(Path(tmp))
+        settings = _settings(Path(tmp), incident)
         with Runtime(settings) as runtime:
             pipeline = runtime.pipeline()
             post_file = PostFile(str(file))
@@ -69,6 +84,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", nargs="?", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--incident", action="store_true",
+        help="ingest under the germanwings incident: linking, narratives and consolidation "
+        "are timed too",
+    )
     args = parser.parse_args()
 
     embedder = shared_embedder(Settings().embedding)
@@ -78,14 +98,15 @@ def main() -> None:
     encode_s: list[float] = []
     posts = claims = 0
     for _ in range(args.repeat):
-        seconds, posts, claims, sentences = ingest_once(args.file)
+        seconds, posts, claims, sentences = ingest_once(args.file, args.incident)
         ingest_s.append(seconds)
         encode_s.append(encode_once(sentences))
     t_ingest = statistics.median(ingest_s)
     t_encode = statistics.median(encode_s)
     claims_per_s = claims / t_ingest
     encode_per_s = claims / t_encode
-    print(f"file: {args.file.name}  posts: {posts}  claims: {claims}  runs: {args.repeat}")
+    print(f"file: {args.file.name}  posts: {posts}  claims: {claims}  runs: {args.repeat}  "
+          f"incident: {'germanwings' if args.incident else 'none'}")
     print(f"ingest:     {t_ingest:7.2f} s  {posts / t_ingest:8.1f} posts/s  "
           f"{claims_per_s:8.1f} claims/s")
     print(f"raw encode: {t_encode:7.2f} s  {encode_per_s:8.1f} sentences/s "

@@ -35,11 +35,43 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / norm if norm > 0 else v
 
 
-@dataclass(slots=True)
 class _Group:
-    ids: list[int] = field(default_factory=list)
-    sums: list[np.ndarray] = field(default_factory=list)
-    matrix: np.ndarray | None = None  # (m, dim) normalized centroids, rebuilt lazily
+    """The live narratives of one key: ids, running sums, and their normalized centroids
+    kept row for row in a matrix that grows by doubling, so a join or a new narrative
+    costs O(dim), not a rebuild."""
+
+    __slots__ = ("centroids", "ids", "n", "sums")
+
+    def __init__(self, dim: int) -> None:
+        self.ids: list[int] = []
+        self.n = 0
+        self.sums = np.zeros((4, dim), np.float32)
+        self.centroids = np.zeros((4, dim), np.float32)
+
+    def append(self, narrative_id: int, vector_sum: np.ndarray) -> None:
+        if self.n == len(self.sums):
+            self.sums = np.concatenate([self.sums, np.zeros_like(self.sums)])
+            self.centroids = np.concatenate([self.centroids, np.zeros_like(self.centroids)])
+        self.ids.append(narrative_id)
+        self.sums[self.n] = vector_sum
+        self.centroids[self.n] = _unit(self.sums[self.n])
+        self.n += 1
+
+    def grow(self, row: int, vector: np.ndarray) -> np.ndarray:
+        self.sums[row] += vector
+        self.centroids[row] = _unit(self.sums[row])
+        return np.array(self.sums[row])
+
+    def pop(self, row: int) -> np.ndarray:
+        total: np.ndarray = np.array(self.sums[row])
+        last = self.n - 1
+        if row != last:  # move the last row into the hole
+            self.ids[row] = self.ids[last]
+            self.sums[row] = self.sums[last]
+            self.centroids[row] = self.centroids[last]
+        self.ids.pop()
+        self.n -= 1
+        return total
 
 
 class Clusterer:
@@ -59,44 +91,38 @@ class Clusterer:
     def nearest(self, key: GroupKey, vector: np.ndarray) -> tuple[int | None, float]:
         """The live narrative of ``key`` nearest ``vector`` and its cosine similarity."""
         group = self._groups.get(key)
-        if group is None or not group.ids:
+        if group is None or not group.n:
             return None, -1.0
-        if group.matrix is None:
-            group.matrix = np.vstack([_unit(s) for s in group.sums]).astype(np.float32)
-        sims = group.matrix @ vector
+        sims = group.centroids[: group.n] @ vector
         best = int(np.argmax(sims))
         return group.ids[best], float(sims[best])
 
     def add(self, key: GroupKey, narrative_id: int, vector_sum: np.ndarray) -> None:
-        group = self._groups.setdefault(key, _Group())
-        group.ids.append(narrative_id)
-        group.sums.append(np.array(vector_sum, dtype=np.float32))
-        group.matrix = None
+        group = self._groups.get(key)
+        if group is None:
+            group = self._groups[key] = _Group(len(vector_sum))
+        group.append(narrative_id, np.asarray(vector_sum, np.float32))
         self._where[narrative_id] = key
 
     def grow(self, narrative_id: int, vector: np.ndarray) -> np.ndarray:
         """Add a member vector to a narrative; its new sum."""
         group = self._groups[self._where[narrative_id]]
-        i = group.ids.index(narrative_id)
-        group.sums[i] = group.sums[i] + vector
-        if group.matrix is not None:
-            group.matrix[i] = _unit(group.sums[i])
-        return group.sums[i]
+        return group.grow(group.ids.index(narrative_id), vector)
 
     def remove(self, narrative_id: int) -> np.ndarray:
-        key = self._where.pop(narrative_id)
-        group = self._groups[key]
-        i = group.ids.index(narrative_id)
-        group.ids.pop(i)
-        group.matrix = None
-        return group.sums.pop(i)
+        """Forget a narrative; its sum."""
+        group = self._groups[self._where.pop(narrative_id)]
+        return group.pop(group.ids.index(narrative_id))
 
     def groups(self) -> dict[GroupKey, tuple[list[int], list[np.ndarray]]]:
-        return {k: (list(g.ids), list(g.sums)) for k, g in self._groups.items() if g.ids}
+        return {
+            k: (list(g.ids), [g.sums[i].copy() for i in range(g.n)])
+            for k, g in self._groups.items() if g.n
+        }
 
     def centroid(self, narrative_id: int) -> np.ndarray:
         group = self._groups[self._where[narrative_id]]
-        return _unit(group.sums[group.ids.index(narrative_id)])
+        return np.array(group.centroids[group.ids.index(narrative_id)])
 
 
 @dataclass(slots=True)

@@ -195,10 +195,11 @@ class PostTables(Tables):
     def responses_to(self, rowid: int) -> list[int]:
         """Stored reposts of and replies to a post, oldest first."""
         rows = self._all(
-            "SELECT c.id FROM posts p JOIN posts c ON c.source = p.source AND "
-            "(c.repost_of = p.ext_id OR c.reply_to = p.ext_id) WHERE p.id = ? "
-            "ORDER BY c.created_at, c.id",
-            (rowid,),
+            "SELECT c.id, c.created_at FROM posts p JOIN posts c ON c.source = p.source "
+            "AND c.repost_of = p.ext_id WHERE p.id = ? UNION "
+            "SELECT c.id, c.created_at FROM posts p JOIN posts c ON c.source = p.source "
+            "AND c.reply_to = p.ext_id WHERE p.id = ? ORDER BY 2, 1",
+            (rowid, rowid),
         )
         return [r[0] for r in rows]
 

@@ -121,4 +121,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX findings_incident ON findings (incident_id, at);
     """,
+    # 3: find the replies to a post without scanning every post
+    """
+    CREATE INDEX posts_reply_to ON posts (source, reply_to) WHERE reply_to IS NOT NULL;
+    """,
 )
