@@ -73,7 +73,7 @@ def test_sentences_become_claims_without_links_and_addressees() -> None:
     extractor = SentenceClaimExtractor(min_words=3)
     claims = extractor.extract(
         "RT @bbc: Mr. Khan said 12 died in the Nushki blast. Police confirmed it! "
-        "https://t.co/abc\n@someone so sad\nU.S. officials see no terror link."
+        "https://example.com/abc\n@someone so sad\nU.S. officials see no terror link."
     )
     assert [c.text for c in claims] == [
         "Mr. Khan said 12 died in the Nushki blast.",
