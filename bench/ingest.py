@@ -32,23 +32,17 @@ from tracker.sources.files import PostFile  # noqa: E402
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 
 
-INCIDENT = """
-[[incidents]]
-id = "germanwings"
-title = "Germanwings flight 4U9525 crash"
-description = "Germanwings flight 4U9525, an Airbus A320 from Barcelona to Düsseldorf, \
-crashed in the French Alps; all 150 people on board died."
-terms = ["Germanwings", "4U9525", "4U 9525", "A320"]
-started_at = "2015-03-24T09:30:00Z"
-window_hours = 168
-"""
+# The germanwings incident, as `make run` uses it: one definition for benches and tests.
+INCIDENT = (ROOT / "examples" / "germanwings.toml").read_text(encoding="utf-8").split(
+    "[[incidents]]", 1
+)[1]
 
 
 def _settings(folder: Path, incident: bool) -> Settings:
     config = folder / "claimwatch.toml"
     config.write_text(
         f'[storage]\npath = "{folder / "bench.db"}"\n[index]\ndir = "{folder / "ix"}"\n'
-        + (INCIDENT if incident else "")
+        + ("[[incidents]]" + INCIDENT if incident else "")
     )
     return load_settings(config, environ={})
 

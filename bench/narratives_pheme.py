@@ -24,19 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.ingest import DEFAULT_FILE, INCIDENT  # noqa: E402
 from tracker.cli import main as cli  # noqa: E402
-
-DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
-INCIDENT = """
-[[incidents]]
-id = "germanwings"
-title = "Germanwings flight 4U9525 crash"
-description = "Germanwings flight 4U9525, an Airbus A320 from Barcelona to Düsseldorf, \
-crashed in the French Alps; all 150 people on board died."
-terms = ["Germanwings", "4U9525", "4U 9525", "A320"]
-started_at = "2015-03-24T09:30:00Z"
-window_hours = 168
-"""
 
 
 def main() -> None:
@@ -48,7 +37,7 @@ def main() -> None:
         config = folder / "claimwatch.toml"
         config.write_text(
             f'[storage]\npath = "{folder / "c.db"}"\n[index]\ndir = "{folder / "ix"}"\n'
-            + INCIDENT
+            + "[[incidents]]" + INCIDENT
         )
         start = time.perf_counter()
         with contextlib.suppress(SystemExit):

@@ -65,15 +65,10 @@ def run_cli(args: list[str]) -> int:
     return 0
 
 
-GERMANWINGS_INCIDENT = """
-[[incidents]]
-id = "germanwings"
-title = "Germanwings flight 4U9525 crash"
-description = "Germanwings flight 4U9525, an Airbus A320 from Barcelona to Düsseldorf, crashed in the French Alps; all 150 people on board died."
-terms = ["Germanwings", "4U9525", "4U 9525", "A320"]
-started_at = "2015-03-24T09:30:00Z"
-window_hours = 168
-"""
+# The incident `make run` uses (examples/germanwings.toml), without its storage settings.
+GERMANWINGS_INCIDENT = "[[incidents]]" + (ROOT / "examples" / "germanwings.toml").read_text(
+    encoding="utf-8"
+).split("[[incidents]]", 1)[1]
 
 
 @pytest.fixture(scope="session")

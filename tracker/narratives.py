@@ -77,8 +77,7 @@ class _Group:
 class Clusterer:
     """Live narrative centroids per group key, in memory. Decides joins; stores nothing."""
 
-    def __init__(self, join_similarity: float) -> None:
-        self.join_similarity = join_similarity
+    def __init__(self) -> None:
         self._groups: dict[GroupKey, _Group] = {}
         self._where: dict[int, GroupKey] = {}
 
@@ -145,7 +144,7 @@ class NarrativeEngine:
         self.store = store
         self.settings = settings
         self.model = model
-        self.clusterer = Clusterer(settings.join_similarity)
+        self.clusterer = Clusterer()
         self.clusterer.load(store.narrative_states())
 
     def reload(self) -> None:

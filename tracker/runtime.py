@@ -183,17 +183,17 @@ class Runtime:
         TTP, say); actor names are mapped to their canonical names. ``at`` defaults to
         the latest post time of the incident (event time), else now."""
         self.incident(incident_id)
-        reading = self.analyzer.analyze(normalize_text(text))
+        text = normalize_text(text)
+        reading = self.analyzer.analyze(text)
         named = tuple(sorted({self.analyzer.canonical_actor(a) or a for a in actors})) or (
             tuple(sorted({*reading.actors, *reading.candidate_actors}))
         )
         if kind is None:
             kind = ClaimKind.ATTRIBUTION if named else reading.kind
         when = at or self.store.latest_post_time(incident_id) or datetime.now(UTC)
-        digest = text_hash(normalize_text(text))
-        self.vectors_for([normalize_text(text)])
+        self.vectors_for([text])  # status rules compare the finding's text by meaning
         finding_id = self.store.add_finding(
-            incident_id, normalize_text(text), digest, kind, named, status, when
+            incident_id, text, text_hash(text), kind, named, status, when
         )
         self.engine().refresh_statuses(incident_id)
         return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)

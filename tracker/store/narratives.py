@@ -209,12 +209,11 @@ class NarrativeTables(Tables):
         )
         return [r[0] for r in rows]
 
-    def narrative_states(self, incident_id: str | None = None) -> list[NarrativeState]:
-        where, params = ("AND incident_id = ?", (incident_id,)) if incident_id else ("", ())
+    def narrative_states(self) -> list[NarrativeState]:
+        """Every live narrative, as online clustering keeps it in memory."""
         rows = self._all(
             "SELECT id, incident_id, kind, actors, candidates, negated, vector_sum, claims, "
-            f"first_seen FROM narratives WHERE merged_into IS NULL {where} ORDER BY id",
-            params,
+            "first_seen FROM narratives WHERE merged_into IS NULL ORDER BY id"
         )
         return [
             NarrativeState(
