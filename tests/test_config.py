@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from tracker.config import IncidentSettings, Settings, load_settings
+from tracker.config import (
+    DEFAULT_CHANNELS,
+    DEFAULT_RULES,
+    ChannelSettings,
+    IncidentSettings,
+    RuleSettings,
+    Settings,
+    SourceSettings,
+    load_settings,
+)
+from tracker.config import _tuples
 from tracker.errors import ConfigError
 from tracker.lexicon import DEFAULT_ACTORS, Actor
 
@@ -21,9 +31,21 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
     assert [Actor.from_mapping(a) for a in example.pop("actors")] == list(DEFAULT_ACTORS)
     assert load_settings(ROOT / "config.example.toml", environ={}).actor_list() == DEFAULT_ACTORS
     assert defaults.pop("actors") == () and defaults.pop("incidents") == ()
-    assert "# [[incidents]]" in text
-    for key in IncidentSettings.model_fields:
-        assert f"# {key} = " in text, f"[[incidents]] {key} is not shown"
+    assert defaults.pop("sources") == ()
+    # [[rules]] and [[channels]] in the example are the defaults, spelled out.
+    assert tuple(RuleSettings.model_validate(r) for r in _tuples(example.pop("rules"))) == (
+        DEFAULT_RULES
+    )
+    assert tuple(
+        ChannelSettings.model_validate(c) for c in _tuples(example.pop("channels"))
+    ) == DEFAULT_CHANNELS
+    defaults.pop("rules")
+    defaults.pop("channels")
+    assert "# [[incidents]]" in text and "# [[sources]]" in text
+    for what, model in (("incidents", IncidentSettings), ("sources", SourceSettings),
+                        ("channels", ChannelSettings), ("rules", RuleSettings)):
+        for key in model.model_fields:
+            assert f"# {key} = " in text or f"\n{key} = " in text, f"[[{what}]] {key} is not shown"
     assert set(example) == set(defaults), "sections differ from the settings"
     for section, values in defaults.items():
         assert set(example[section]) == set(values), f"[{section}] keys differ"

@@ -13,9 +13,9 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tracker.errors import ConfigError
 from tracker.lexicon import DEFAULT_ACTORS, Actor, Lexicon, actors_from_config
@@ -23,7 +23,10 @@ from tracker.lexicon import DEFAULT_ACTORS, Actor, Lexicon, actors_from_config
 __all__ = [
     "DEFAULT_CONFIG_FILE",
     "ENV_PREFIX",
+    "DEFAULT_CHANNELS",
+    "DEFAULT_RULES",
     "ActorSettings",
+    "ChannelSettings",
     "ClaimSettings",
     "EmbeddingSettings",
     "IncidentSettings",
@@ -31,7 +34,11 @@ __all__ = [
     "IngestSettings",
     "LinkingSettings",
     "NarrativeSettings",
+    "OutboxSettings",
+    "RuleSettings",
+    "ServiceSettings",
     "Settings",
+    "SourceSettings",
     "StorageSettings",
     "TierSettings",
     "load_settings",
@@ -168,6 +175,201 @@ class IncidentSettings(_Section):
     window_hours: float = Field(72.0, gt=0)
 
 
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+_STATUSES = ("speculative", "unconfirmed", "confirmed", "contradicted")
+_KINDS = ("attribution", "casualty", "method", "other")
+
+
+class RuleSettings(_Section):
+    name: str = Field(min_length=1, pattern=_NAME, description="Shown in every alert.")
+    window_minutes: float = Field(
+        15.0, gt=0, le=1440,
+        description="Sliding window of event time over which rates are measured.",
+    )
+    ratio: float = Field(
+        3.0, gt=0,
+        description="Raise when the narrative's posts per minute reach this multiple of the "
+        "verified rate (official and verified posts about the incident per minute).",
+    )
+    min_posts: int = Field(5, ge=1, description="Posts (reposts count) needed in the window.")
+    min_authors: int = Field(3, ge=1, description="Distinct authors needed in the window.")
+    verified_floor: float = Field(
+        0.2, gt=0,
+        description="The verified rate never counts as lower than this (posts per minute), "
+        "so silence from verified sources is not a division by zero.",
+    )
+    statuses: tuple[str, ...] = Field(
+        ("speculative", "unconfirmed"), min_length=1,
+        description="Narrative statuses the rule watches.",
+    )
+    kinds: tuple[str, ...] = Field(
+        (), description="Claim kinds the rule watches (attribution, casualty, method, "
+        "other); empty means all.",
+    )
+    max_verified_share: float = Field(
+        0.5, ge=0, le=1,
+        description="A narrative whose posts in the window come from official or verified "
+        "authors (or repost them) at this share or more is verified reporting: not alerted.",
+    )
+    severity: dict[str, float] = Field(
+        default_factory=lambda: {"low": 3.0, "medium": 6.0, "high": 12.0},
+        description="Severity bands: name = the ratio from which it applies; the highest "
+        "band reached wins, the lowest is used below all of them.",
+    )
+    cooldown_minutes: float = Field(
+        30.0, ge=0, description="After an alert on a narrative, stay quiet this long unless "
+        "it escalates.",
+    )
+    escalate_factor: float = Field(
+        2.0, gt=1,
+        description="Escalate when the spread rate reaches this multiple of the rate at "
+        "the narrative's last alert.",
+    )
+    resolve_after_minutes: float = Field(
+        60.0, gt=0,
+        description="Resolve an alert when the narrative has stayed below the rule this long.",
+    )
+    channels: tuple[str, ...] = Field(
+        (), description="Names of the [[channels]] this rule delivers to; empty means all.",
+    )
+
+    @field_validator("statuses")
+    @classmethod
+    def _known_statuses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if item not in _STATUSES:
+                raise ValueError(f"{item!r} is not a status; use {', '.join(_STATUSES)}")
+        return value
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            if item not in _KINDS:
+                raise ValueError(f"{item!r} is not a claim kind; use {', '.join(_KINDS)}")
+        return value
+
+    @field_validator("severity")
+    @classmethod
+    def _bands(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("at least one severity band is needed")
+        return value
+
+
+DEFAULT_RULES: tuple[RuleSettings, ...] = (
+    RuleSettings(name="outrunning-verified"),
+    RuleSettings(
+        name="contradicted-still-spreading", statuses=("contradicted",), ratio=1.0,
+        severity={"medium": 1.0, "high": 4.0},
+    ),
+)
+
+
+class ChannelSettings(_Section):
+    name: str = Field(min_length=1, pattern=_NAME, description="Rules name channels by this.")
+    type: Literal["webhook", "slack", "email", "log"] = Field(
+        description="webhook (signed JSON), slack (incoming webhook), email (SMTP) or log."
+    )
+    url: str = Field("", description="webhook and slack: where to POST.")
+    url_env: str = Field(
+        "", description="webhook and slack: environment variable holding the URL instead "
+        "(Slack webhook URLs are secrets).",
+    )
+    secret_env: str = Field(
+        "", description="webhook: environment variable holding the HMAC-SHA256 secret.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="webhook: extra request headers."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, description="Give up one attempt after this.")
+    host: str = Field("localhost", description="email: SMTP server.")
+    port: int = Field(
+        0, ge=0, le=65535, description="email: SMTP port; 0 means 587 for starttls, 465 for "
+        "implicit, 25 for none.",
+    )
+    tls: Literal["starttls", "implicit", "none"] = Field(
+        "starttls", description="email: STARTTLS, implicit TLS, or none (local relays only).",
+    )
+    ca_file: str = Field("", description="email: CA bundle to verify the server with.")
+    username_env: str = Field("", description="email: environment variable holding the login.")
+    password_env: str = Field("", description="email: environment variable holding the password.")
+    sender: str = Field("", description="email: From address.")
+    recipients: tuple[str, ...] = Field((), description="email: To addresses.")
+    level: Literal["info", "warning", "error"] = Field(
+        "warning", description="log: level alerts are logged at."
+    )
+
+
+DEFAULT_CHANNELS: tuple[ChannelSettings, ...] = (ChannelSettings(name="log", type="log"),)
+
+
+class OutboxSettings(_Section):
+    max_attempts: int = Field(
+        10, ge=1, description="A delivery is marked dead after this many failed attempts."
+    )
+    max_age_minutes: float = Field(
+        1440.0, gt=0, description="...or when it is still undelivered this long after the alert."
+    )
+    backoff_seconds: float = Field(
+        2.0, gt=0, description="Wait before the first retry; doubles with each failure."
+    )
+    max_backoff_seconds: float = Field(600.0, gt=0, description="Longest wait between retries.")
+    jitter: float = Field(
+        0.25, ge=0, le=1, description="Each wait is spread randomly by up to this fraction."
+    )
+
+
+class SourceSettings(_Section):
+    name: str = Field(
+        min_length=1, pattern=_NAME,
+        description="Source name stored with each post; cursors are kept under it.",
+    )
+    type: Literal["rss", "mastodon", "x"] = Field(description="rss (RSS or Atom), mastodon or x.")
+    url: str = Field("", description="rss: the feed URL.")
+    instance: str = Field("", description="mastodon: base URL of the instance.")
+    tags: tuple[str, ...] = Field((), description="mastodon: hashtags to follow, without #.")
+    query: str = Field(
+        "", description="x: search query; empty means built from the open incidents' terms."
+    )
+    bearer_env: str = Field(
+        "CLAIMWATCH_X_BEARER_TOKEN", description="x: environment variable holding the token."
+    )
+    tier: Literal["", "official", "verified", "unverified"] = Field(
+        "", description="Tier of every post of this source; empty lets [tiers] decide."
+    )
+    interval_seconds: float = Field(60.0, ge=1, description="Poll every this many seconds.")
+    timeout_seconds: float = Field(30.0, gt=0, description="Give up one poll after this.")
+    max_results: int = Field(100, ge=10, le=100, description="x: results per request.")
+
+
+class ServiceSettings(_Section):
+    host: str = Field("127.0.0.1", description="Address the daemon's HTTP API binds to.")
+    port: int = Field(8750, ge=0, le=65535, description="Port of the HTTP API.")
+    token_env: str = Field(
+        "CLAIMWATCH_API_TOKEN",
+        description="Environment variable holding the bearer token for POST /v1/posts.",
+    )
+    max_body_bytes: int = Field(
+        4_194_304, ge=1024, description="Larger request bodies get 413."
+    )
+    queue_batches: int = Field(
+        64, ge=1, description="Pushed batches waiting to be processed; more get 429."
+    )
+    grace_seconds: float = Field(
+        20.0, gt=0, description="On SIGTERM, finish and save within this many seconds."
+    )
+    drain_seconds: float = Field(5.0, gt=0, description="Send due deliveries this often.")
+    consolidate_seconds: float = Field(
+        120.0, gt=0, description="Merge and relabel narratives this often."
+    )
+    evaluate_seconds: float = Field(
+        30.0, gt=0, description="Evaluate rules at the current time this often (to resolve "
+        "alerts on narratives that went quiet).",
+    )
+    save_index_seconds: float = Field(300.0, gt=0, description="Save the FAISS index this often.")
+
+
 class Settings(_Section):
     storage: StorageSettings = StorageSettings()
     index: IndexSettings = IndexSettings()
@@ -183,6 +385,35 @@ class Settings(_Section):
     incidents: tuple[IncidentSettings, ...] = Field(
         (), description="Incidents to track, synced into the database at start."
     )
+    rules: tuple[RuleSettings, ...] = Field(
+        DEFAULT_RULES, description="Alert rules; a [[rules]] list replaces the defaults."
+    )
+    channels: tuple[ChannelSettings, ...] = Field(
+        DEFAULT_CHANNELS, description="Where alerts go; a [[channels]] list replaces the log."
+    )
+    outbox: OutboxSettings = OutboxSettings()
+    sources: tuple[SourceSettings, ...] = Field(
+        (), description="Live sources the daemon polls."
+    )
+    service: ServiceSettings = ServiceSettings()
+
+    @model_validator(mode="after")
+    def _names(self) -> Settings:
+        for what, items in (("rules", self.rules), ("channels", self.channels),
+                            ("sources", self.sources)):
+            names = [i.name for i in items]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"[[{what}]] names must be unique; {dupes[0]!r} repeats")
+        known = {c.name for c in self.channels}
+        for rule in self.rules:
+            for name in rule.channels:
+                if name not in known:
+                    raise ValueError(
+                        f"rule {rule.name!r} names channel {name!r}, which is not among "
+                        f"[[channels]] ({', '.join(sorted(known)) or 'none'})"
+                    )
+        return self
 
     def lexicon(self) -> Lexicon:
         """The word lists claims are read with: built-in, changed by [claims.lexicon]."""

@@ -71,4 +71,10 @@ class SourceError(ClaimwatchError):
 
 
 class DeliveryError(ClaimwatchError):
-    """An alert could not be delivered through a channel."""
+    """An alert could not be delivered through a channel. ``permanent`` is True when
+    retrying cannot help (the receiver refused it: a 4xx other than 408 and 429, a bad
+    address); the outbox then marks the delivery dead at once."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -10,13 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+_UTC_Z = "+00:00"
+
 __all__ = [
+    "Alert",
+    "AlertEvent",
     "Claim",
     "ClaimKind",
     "Finding",
     "FindingStatus",
     "Incident",
     "Narrative",
+    "Provenance",
     "Post",
     "QueryHit",
     "Status",
@@ -180,3 +185,130 @@ class QueryHit:
     created_at: datetime
     same_text: int = 0
     narratives: tuple[tuple[int, str, str], ...] = ()  # (narrative id, incident id, status)
+
+
+class AlertEvent(enum.StrEnum):
+    """What happened to an alert on a narrative."""
+
+    RAISED = "raised"  # the rule first held
+    ESCALATED = "escalated"  # the spread rate reached escalate_factor x the last alert's
+    RESOLVED = "resolved"  # a finding decided the narrative, or it cooled below the rule
+    TEST = "test"  # `claimwatch alerts test`
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat().replace(_UTC_Z, "Z")
+
+
+def _time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", _UTC_Z))
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """The first post of a narrative: where the story started."""
+
+    post_id: str
+    source: str
+    author: str | None
+    tier: str | None
+    url: str | None
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One alert event on a narrative, as delivered. Rates are posts per minute over the
+    last ``window_minutes`` of event time (UTC) before ``at``; ``verified_rate`` is the
+    incident's official and verified posts per minute in the same window (before any floor);
+    ``ratio`` is ``spread_rate`` over the floored verified rate. ``follows`` is the id of the
+    alert this event follows up (the raised one), ``reason`` says why in words.
+
+    This is the one shape ``alerts`` imports from ``tracker``: :meth:`as_dict` is the JSON
+    body webhooks receive and ``claimwatch replay --json`` prints."""
+
+    alert_id: str
+    event: AlertEvent
+    rule: str
+    incident_id: str
+    incident_title: str
+    narrative_id: int
+    label: str
+    kind: ClaimKind
+    actors: tuple[str, ...]
+    status: Status
+    severity: str
+    at: datetime
+    spread_rate: float
+    verified_rate: float
+    ratio: float
+    posts: int
+    authors: int
+    reach: int
+    window_minutes: float
+    first_seen: datetime
+    minutes_since_incident: float
+    first_post: Provenance | None = None
+    samples: tuple[str, ...] = ()
+    reason: str = ""
+    follows: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The alert as JSON-ready data (times ISO 8601 UTC, rates rounded to 4 places)."""
+        first = self.first_post
+        return {
+            "alert_id": self.alert_id,
+            "event": self.event.value,
+            "rule": self.rule,
+            "incident_id": self.incident_id,
+            "incident_title": self.incident_title,
+            "narrative_id": self.narrative_id,
+            "label": self.label,
+            "kind": self.kind.value,
+            "actors": list(self.actors),
+            "status": self.status.value,
+            "severity": self.severity,
+            "at": _iso(self.at),
+            "spread_rate": round(self.spread_rate, 4),
+            "verified_rate": round(self.verified_rate, 4),
+            "ratio": round(self.ratio, 4),
+            "posts": self.posts,
+            "authors": self.authors,
+            "reach": self.reach,
+            "window_minutes": self.window_minutes,
+            "first_seen": _iso(self.first_seen),
+            "minutes_since_incident": round(self.minutes_since_incident, 2),
+            "first_post": None if first is None else {
+                "post_id": first.post_id, "source": first.source, "author": first.author,
+                "tier": first.tier, "url": first.url, "text": first.text,
+                "created_at": _iso(first.created_at),
+            },
+            "samples": list(self.samples),
+            "reason": self.reason,
+            "follows": self.follows,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        """The inverse of :meth:`as_dict`."""
+        first = data.get("first_post")
+        return cls(
+            alert_id=data["alert_id"], event=AlertEvent(data["event"]), rule=data["rule"],
+            incident_id=data["incident_id"], incident_title=data["incident_title"],
+            narrative_id=int(data["narrative_id"]), label=data["label"],
+            kind=ClaimKind(data["kind"]), actors=tuple(data["actors"]),
+            status=Status(data["status"]), severity=data["severity"], at=_time(data["at"]),
+            spread_rate=float(data["spread_rate"]), verified_rate=float(data["verified_rate"]),
+            ratio=float(data["ratio"]), posts=int(data["posts"]), authors=int(data["authors"]),
+            reach=int(data["reach"]), window_minutes=float(data["window_minutes"]),
+            first_seen=_time(data["first_seen"]),
+            minutes_since_incident=float(data["minutes_since_incident"]),
+            first_post=None if first is None else Provenance(
+                post_id=first["post_id"], source=first["source"], author=first["author"],
+                tier=first["tier"], url=first["url"], text=first["text"],
+                created_at=_time(first["created_at"]),
+            ),
+            samples=tuple(data.get("samples", ())), reason=data.get("reason", ""),
+            follows=data.get("follows"),
+        )

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from tracker.errors import StoreError
+from tracker.store.cursors import CursorTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.posts import (
     ClaimInfo,
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-class Store(PostTables, NarrativeTables):
+class Store(PostTables, NarrativeTables, CursorTables):
     """The claimwatch database. Safe to share between threads (calls are serialized)."""
 
     def __init__(self, path: str | Path) -> None:

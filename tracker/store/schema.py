@@ -125,4 +125,27 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX posts_reply_to ON posts (source, reply_to) WHERE reply_to IS NOT NULL;
     """,
+    # 4: alert rule state per (rule, narrative); rates by narrative and time; source cursors
+    """
+    CREATE INDEX narrative_posts_at ON narrative_posts (narrative_id, at);
+    CREATE INDEX post_incidents_incident ON post_incidents (incident_id, post_id);
+    CREATE TABLE rule_states (
+        rule          TEXT NOT NULL,
+        narrative_id  INTEGER NOT NULL REFERENCES narratives (id) ON DELETE CASCADE,
+        incident_id   TEXT NOT NULL,
+        open_alert    TEXT,
+        last_event    TEXT NOT NULL,
+        last_at       REAL NOT NULL,
+        last_rate     REAL NOT NULL,
+        severity      TEXT NOT NULL,
+        below_since   REAL,
+        PRIMARY KEY (rule, narrative_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX rule_states_open ON rule_states (incident_id) WHERE open_alert IS NOT NULL;
+    CREATE TABLE source_cursors (
+        source     TEXT PRIMARY KEY,
+        cursor     TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 )
