@@ -1,0 +1,259 @@
+"""Signed JSON webhooks, and the HTTP plumbing the Slack channel shares.
+
+The body is :func:`alerts.render.json_body` (``alert.as_dict()``, compact, sorted keys).
+Headers sent with every POST::
+
+    Content-Type: application/json
+    X-Claimwatch-Event: raised | escalated | resolved | test
+    X-Claimwatch-Timestamp: <unix seconds, integer>
+    X-Claimwatch-Signature: sha256=<hex HMAC-SHA256(secret, f"{timestamp}.".encode() + body)>
+    X-Claimwatch-Idempotency-Key: <alert id>     (and the same value as Idempotency-Key)
+
+The signature is sent only when ``secret_env`` is configured. Receivers check it with
+:func:`verify_signature`, which also rejects timestamps more than five minutes off (replays).
+2xx is success; 408, 429, 5xx, timeouts and connection failures are transient; any other
+status (redirects included: they are not followed) is permanent. Messages show the URL as
+``scheme://host:port/path``, never its credentials or query string.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import time
+from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
+
+import aiohttp
+from multidict import CIMultiDict
+
+from alerts import render
+from alerts.channels import env_value
+from tracker.errors import DeliveryError
+from tracker.models import Alert
+
+__all__ = [
+    "HttpClient",
+    "WebhookChannel",
+    "post",
+    "resolve_url",
+    "shown_url",
+    "sign",
+    "verify_signature",
+]
+
+SIGNATURE_TOLERANCE_SECONDS = 300.0
+_TRANSIENT_STATUSES = frozenset({408, 429})
+_SNIPPET = 120  # characters of a refusing receiver's answer quoted in messages
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """The ``X-Claimwatch-Signature`` value: ``sha256=`` + hex HMAC-SHA256 keyed with
+    ``secret`` (UTF-8) over ``f"{timestamp}.".encode() + body``."""
+    mac = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode() + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(
+    secret: str,
+    timestamp: str,
+    body: bytes,
+    header: str,
+    *,
+    now: float | None = None,
+    tolerance: float = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """Whether ``header`` (``X-Claimwatch-Signature``) signs ``body`` sent at ``timestamp``
+    (``X-Claimwatch-Timestamp``, unix seconds) with ``secret``, and that timestamp lies
+    within ``tolerance`` seconds of ``now`` (unix seconds; default the current time).
+    Constant-time comparison; any malformed input gives False."""
+    try:
+        sent = int(timestamp)
+    except ValueError:
+        return False
+    current = time.time() if now is None else now
+    if abs(current - sent) > tolerance:
+        return False
+    return hmac.compare_digest(sign(secret, sent, body), header.strip())
+
+
+def shown_url(url: str, *, secret: bool = False) -> str:
+    """``url`` as messages may show it: ``scheme://host:port/path``, without credentials,
+    query or fragment; only ``scheme://host:port`` when the whole URL is a secret (it came
+    from an environment variable, or it is a Slack webhook whose path is the token)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+    except ValueError:
+        return "<unparseable URL>"
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    base = f"{parts.scheme}://{host}:{port}"
+    return base if secret else base + (parts.path or "/")
+
+
+class HttpClient:
+    """An aiohttp session for HTTP channels: the one given (its owner closes it), else one
+    created on first use and closed by :meth:`close` (a later send makes a fresh one)."""
+
+    def __init__(self, session: aiohttp.ClientSession | None = None) -> None:
+        self._given = session
+        self._own: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        """The session to use; call it inside the running event loop."""
+        if self._given is not None:
+            return self._given
+        if self._own is None or self._own.closed:
+            self._own = aiohttp.ClientSession()
+        return self._own
+
+    async def close(self) -> None:
+        """Close the session this client created, if any (idempotent)."""
+        own, self._own = self._own, None
+        if own is not None and not own.closed:
+            await own.close()
+
+
+def _reason(exc: aiohttp.ClientError) -> str:
+    """Words for an aiohttp failure, without the request URL (it may hold a token)."""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return " ".join((exc.os_error.strerror or str(exc.os_error)).split())[:_SNIPPET] or (
+            type(exc.os_error).__name__
+        )
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    return type(exc).__name__
+
+
+async def post(
+    http: HttpClient,
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    timeout: float,
+    label: str,
+    secret_url: bool = False,
+) -> tuple[int, str]:
+    """POST ``body`` to ``url`` once, within ``timeout`` seconds, without following
+    redirects. Returns the 2xx status and up to 120 characters of the answer; otherwise
+    raises ``DeliveryError`` (transient for 408, 429, 5xx, timeouts and connection
+    failures). ``label`` starts messages (``"webhook desk"``); ``secret_url`` hides the path."""
+    where = shown_url(url, secret=secret_url)
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https"):
+        raise DeliveryError(f"{label}: the URL must be http or https, not {scheme or 'empty'}",
+                            permanent=True)
+    try:
+        async with http.session().post(
+            url, data=body, headers=headers, allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=timeout),
+        ) as response:
+            head = await response.content.read(4 * _SNIPPET)  # never the whole body
+            answer = " ".join(head.decode("utf-8", "replace").split())[:_SNIPPET]
+            status = response.status
+            retry_after = response.headers.get("Retry-After", "")
+    except TimeoutError:
+        raise DeliveryError(f"{label}: no answer from {where} within {timeout:g} s") from None
+    except aiohttp.ClientConnectorError as exc:
+        host = shown_url(url, secret=True).split("://", 1)[1]
+        raise DeliveryError(f"{label}: cannot connect to {host} ({_reason(exc)})") from None
+    except aiohttp.InvalidURL:
+        raise DeliveryError(f"{label}: the URL {where} is not valid", permanent=True) from None
+    except aiohttp.ClientError as exc:
+        raise DeliveryError(f"{label}: POST to {where} failed: {_reason(exc)}") from None
+    except ValueError:  # a header aiohttp will not send; its words may quote a token
+        raise DeliveryError(f"{label}: the request to {where} cannot be built (check the "
+                            "configured headers)", permanent=True) from None
+    if 200 <= status < 300:
+        return status, answer
+    detail = f"{label}: HTTP {status} from {where}"
+    if retry_after:
+        detail += f" (Retry-After: {' '.join(retry_after.split())[:40]})"
+    if status in range(300, 400):
+        detail += " (redirects are not followed; configure the final URL)"
+    if answer:
+        detail += f": {answer}"
+    transient = status in _TRANSIENT_STATUSES or status >= 500
+    raise DeliveryError(detail, permanent=not transient)
+
+
+def resolve_url(
+    url: str, url_env: str, environ: Mapping[str, str], label: str
+) -> tuple[str, bool]:
+    """The URL to POST to and whether it is secret (read from ``url_env``, which wins).
+    Raises a permanent ``DeliveryError`` when neither gives one."""
+    if url_env:
+        return env_value(environ, url_env, what="url_env", label=label), True
+    if not url:
+        raise DeliveryError(f"{label}: no URL configured (set url or url_env)", permanent=True)
+    return url, False
+
+
+class WebhookChannel:
+    """POSTs each alert as signed JSON to ``url`` (or the URL in ``$url_env``).
+
+    ``secret_env`` names the variable holding the HMAC secret (empty: unsigned);
+    ``headers`` are extra request headers (ours win on a clash); ``timeout_seconds`` bounds
+    one attempt. ``environ`` is read at send time (default ``os.environ``); ``clock``
+    gives unix seconds for the timestamp header."""
+
+    kind = "webhook"
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url: str = "",
+        url_env: str = "",
+        secret_env: str = "",
+        headers: Mapping[str, str] | None = None,
+        timeout_seconds: float = 10.0,
+        environ: Mapping[str, str] | None = None,
+        http: HttpClient | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.url_env = url_env
+        self.secret_env = secret_env
+        self.headers = dict(headers or {})
+        self.timeout_seconds = timeout_seconds
+        self._environ = os.environ if environ is None else environ
+        self._http = http or HttpClient()
+        self._clock = clock
+
+    @property
+    def label(self) -> str:
+        return f"webhook {self.name}"
+
+    def __repr__(self) -> str:  # no URL: it may hold a token
+        return f"WebhookChannel(name={self.name!r}, signed={bool(self.secret_env)})"
+
+    async def send(self, alert: Alert, key: str) -> str:
+        """POST ``alert`` with idempotency key ``key``; ``"HTTP <status>"`` on 2xx."""
+        url, secret_url = resolve_url(self.url, self.url_env, self._environ, self.label)
+        body = render.json_body(alert)
+        timestamp = str(int(self._clock()))
+        headers = CIMultiDict(self.headers)  # ours replace configured ones, any case
+        headers.update({
+            "Content-Type": "application/json",
+            "X-Claimwatch-Event": alert.event.value,
+            "X-Claimwatch-Timestamp": timestamp,
+            "X-Claimwatch-Idempotency-Key": key,
+            "Idempotency-Key": key,
+        })
+        if self.secret_env:
+            secret = env_value(self._environ, self.secret_env, what="secret_env",
+                               label=self.label)
+            headers["X-Claimwatch-Signature"] = sign(secret, timestamp, body)
+        status, _ = await post(self._http, url, body, headers, timeout=self.timeout_seconds,
+                               label=self.label, secret_url=secret_url)
+        return f"HTTP {status}"
+
+    async def close(self) -> None:
+        """Close the HTTP session if this channel's client created one."""
+        await self._http.close()
