@@ -16,9 +16,9 @@ from tracker.config import (
     RuleSettings,
     Settings,
     SourceSettings,
+    _tuples,
     load_settings,
 )
-from tracker.config import _tuples
 from tracker.errors import ConfigError
 from tracker.lexicon import DEFAULT_ACTORS, Actor
 

@@ -21,10 +21,10 @@ from tracker.errors import ConfigError
 from tracker.lexicon import DEFAULT_ACTORS, Actor, Lexicon, actors_from_config
 
 __all__ = [
-    "DEFAULT_CONFIG_FILE",
-    "ENV_PREFIX",
     "DEFAULT_CHANNELS",
+    "DEFAULT_CONFIG_FILE",
     "DEFAULT_RULES",
+    "ENV_PREFIX",
     "ActorSettings",
     "ChannelSettings",
     "ClaimSettings",

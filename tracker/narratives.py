@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 
@@ -80,10 +81,12 @@ class Clusterer:
     def __init__(self) -> None:
         self._groups: dict[GroupKey, _Group] = {}
         self._where: dict[int, GroupKey] = {}
+        self.dirty: set[GroupKey] = set()  # groups changed since the last consolidation
 
     def load(self, states: Iterable[NarrativeState]) -> None:
         self._groups.clear()
         self._where.clear()
+        self.dirty.clear()
         for s in states:
             self.add((s.incident_id, s.kind, s.actors, s.negated), s.id, s.vector_sum)
 
@@ -102,10 +105,13 @@ class Clusterer:
             group = self._groups[key] = _Group(len(vector_sum))
         group.append(narrative_id, np.asarray(vector_sum, np.float32))
         self._where[narrative_id] = key
+        self.dirty.add(key)
 
     def grow(self, narrative_id: int, vector: np.ndarray) -> np.ndarray:
         """Add a member vector to a narrative; its new sum."""
-        group = self._groups[self._where[narrative_id]]
+        key = self._where[narrative_id]
+        self.dirty.add(key)
+        group = self._groups[key]
         return group.grow(group.ids.index(narrative_id), vector)
 
     def remove(self, narrative_id: int) -> np.ndarray:
@@ -113,11 +119,12 @@ class Clusterer:
         group = self._groups[self._where.pop(narrative_id)]
         return group.pop(group.ids.index(narrative_id))
 
-    def groups(self) -> dict[GroupKey, tuple[list[int], list[np.ndarray]]]:
-        return {
-            k: (list(g.ids), [g.sums[i].copy() for i in range(g.n)])
-            for k, g in self._groups.items() if g.n
-        }
+    def members(self, key: GroupKey) -> tuple[list[int], np.ndarray]:
+        """The live narrative ids of a group and their (n, dim) normalized centroids."""
+        group = self._groups.get(key)
+        if group is None:
+            return [], np.zeros((0, 0), np.float32)
+        return list(group.ids), np.array(group.centroids[: group.n])
 
     def centroid(self, narrative_id: int) -> np.ndarray:
         group = self._groups[self._where[narrative_id]]
@@ -135,6 +142,7 @@ class ProcessReport:
     findings: int = 0
     incidents: set[str] = field(default_factory=set)
     newly_linked: list[int] = field(default_factory=list)
+    joins: list[tuple[int, datetime]] = field(default_factory=list)  # (narrative, post time)
 
 
 class NarrativeEngine:
@@ -164,8 +172,12 @@ class NarrativeEngine:
                 self._late_responses(linker, report)
                 if mark:
                     self.store.mark_processed(rowids)
+                touched = {nid for nid, _ in report.joins}
                 for incident_id in report.incidents:
-                    self._refresh_statuses(incident_id)
+                    # a new finding can change any narrative; otherwise only those that
+                    # grew (their first_seen or label may have moved) need a look
+                    only = None if report.findings else touched
+                    self._refresh_statuses(incident_id, only)
         except BaseException:
             self.reload()
             raise
@@ -200,6 +212,7 @@ class NarrativeEngine:
                     report.newly_linked.append(post.rowid)
                 for nid in self.store.narratives_of_post(post.repost_of, incident_id):
                     self.store.add_post_to_narrative(nid, post.rowid, post.created_at)
+                    report.joins.append((nid, post.created_at))
             return
         with_vectors = [c for c in post.claims if c.vector is not None]
         matrix = np.vstack([c.vector for c in with_vectors if c.vector is not None]) if (
@@ -252,6 +265,7 @@ class NarrativeEngine:
         self.store.add_claim_to_narrative(
             nid, incident_id, claim_id, total, post.rowid, post.created_at
         )
+        report.joins.append((nid, post.created_at))
         report.clustered += 1
 
     # -- consolidation ------------------------------------------------------------------
@@ -263,11 +277,14 @@ class NarrativeEngine:
         touched: set[str] = set()
         try:
             with self.store.transaction():
-                states = {s.id: s for s in self.store.narrative_states()}
-                for key, (ids, sums) in self.clusterer.groups().items():
+                # only groups that changed since the last pass can hold new merges
+                keys = sorted(self.clusterer.dirty, key=repr)
+                self.clusterer.dirty.clear()
+                for key in keys:
+                    ids, centroids = self.clusterer.members(key)
                     if len(ids) < 2:
                         continue
-                    for keep, drops in self._components(ids, sums, states):
+                    for keep, drops in self._components(ids, centroids):
                         for drop in drops:
                             total = self.clusterer.remove(drop)
                             merged = self.clusterer.grow(keep, total)
@@ -286,10 +303,7 @@ class NarrativeEngine:
             raise
         return merges
 
-    def _components(
-        self, ids: list[int], sums: list[np.ndarray], states: dict[int, NarrativeState]
-    ) -> list[tuple[int, list[int]]]:
-        matrix = np.vstack([_unit(s) for s in sums])
+    def _components(self, ids: list[int], matrix: np.ndarray) -> list[tuple[int, list[int]]]:
         close = np.argwhere(np.triu(matrix @ matrix.T, k=1) >= self.settings.merge_similarity)
         parent = list(range(len(ids)))
 
@@ -307,10 +321,10 @@ class NarrativeEngine:
         for i in range(len(ids)):
             components.setdefault(find(i), []).append(ids[i])
         out = []
-        for members in components.values():
-            if len(members) < 2:
-                continue
-            members.sort(key=lambda n: (states[n].first_seen, n))
+        groups = [m for m in components.values() if len(m) >= 2]
+        first_seen = self.store.first_seen_of([n for m in groups for n in m]) if groups else {}
+        for members in groups:
+            members.sort(key=lambda n: (first_seen[n], n))
             out.append((members[0], members[1:]))
         return out
 
@@ -320,15 +334,19 @@ class NarrativeEngine:
         with self.store.transaction():
             self._refresh_statuses(incident_id)
 
-    def _refresh_statuses(self, incident_id: str) -> None:
+    def _refresh_statuses(self, incident_id: str, only: set[int] | None = None) -> None:
+        """Recompute the status of the incident's narratives (or of ``only`` those)."""
         findings = self.store.findings(incident_id)
+        if not findings:
+            return  # no finding: every narrative stays speculative, as created
         vectors = self.store.embeddings(self.model, [h for _, h in findings])
         with_vectors = [(f, vectors.get(h)) for f, h in findings]
-        for narrative in self.store.narrative_summaries(incident_id):
+        for nid, kind, actors, negated, first_seen, label, current in (
+            self.store.narrative_views(incident_id, only)
+        ):
             view = NarrativeView(
-                narrative.kind, frozenset(narrative.actors), narrative.negated,
-                narrative.first_seen, self.clusterer.centroid(narrative.id), narrative.label,
+                kind, frozenset(actors), negated, first_seen, self.clusterer.centroid(nid), label
             )
             status = status_of(view, with_vectors, self.settings.join_similarity)
-            if status is not narrative.status:
-                self.store.set_status(narrative.id, status)
+            if status is not current:
+                self.store.set_status(nid, status)

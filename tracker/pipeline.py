@@ -23,9 +23,10 @@ from tracker.embed import Embedder, ModelWorker
 from tracker.errors import PostError
 from tracker.incidents import IncidentLinker
 from tracker.index import ClaimIndex
-from tracker.models import Post
-from tracker.narratives import NarrativeEngine
+from tracker.models import Alert, Post
+from tracker.narratives import NarrativeEngine, ProcessReport
 from tracker.normalize import text_hash
+from tracker.rules import AlertMonitor
 from tracker.store import NewClaim, NewPost, Store
 from tracker.tiers import TierResolver
 
@@ -57,6 +58,7 @@ class BatchResult:
     reused: int = 0
     linked: int = 0
     narratives: int = 0
+    alerts: list[Alert] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -73,6 +75,7 @@ class IngestReport:
     reused: int = 0
     linked: int = 0
     narratives: int = 0
+    alerts: int = 0
     rejects: list[Rejected] = field(default_factory=list)
 
     def add(self, batch: BatchResult) -> None:
@@ -83,6 +86,7 @@ class IngestReport:
         self.reused += batch.reused
         self.linked += batch.linked
         self.narratives += batch.narratives
+        self.alerts += len(batch.alerts)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -95,6 +99,7 @@ class IngestReport:
             "reused": self.reused,
             "linked": self.linked,
             "narratives": self.narratives,
+            "alerts": self.alerts,
             "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejects],
         }
 
@@ -123,6 +128,7 @@ class Pipeline:
         tiers: TierResolver,
         engine: NarrativeEngine,
         linker: IncidentLinker,
+        monitor: AlertMonitor | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -132,6 +138,7 @@ class Pipeline:
         self.tiers = tiers
         self.engine = engine
         self.linker = linker
+        self.monitor = monitor
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
 
     async def _db(self, fn: Callable[..., T], *args: object) -> T:
@@ -194,7 +201,7 @@ class Pipeline:
             ids = np.fromiter((c.id for c in stored), dtype=np.int64, count=len(stored))
             matrix = np.vstack([vectors[c.text_hash] for c in stored])
             await self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
-        processed = await self._db(self.engine.process, rowids, self.linker)
+        processed, alerts = await self._db(self.process, rowids)
         return BatchResult(
             outcomes,
             claims=len(stored),
@@ -202,7 +209,41 @@ class Pipeline:
             reused=max(0, len(stored) - len(missing)),
             linked=processed.linked,
             narratives=processed.narratives,
+            alerts=alerts,
         )
+
+    async def embed_ahead(self, posts: Sequence[Post], chunk: int = 2048) -> int:
+        """Embed and store, in large batches, the claim texts of posts about to be added
+        in small ones (a replay in event-time order), so their batches find every vector
+        cached. Returns how many texts were embedded."""
+        model = self.embedder.name
+        texts: dict[str, str] = {}
+        for item in self._claims_of(p for p in posts if not p.is_repost):
+            texts.update((c.text_hash, c.text) for c in item.claims)
+        cached = await self._db(self.store.embeddings, model, list(texts))
+        missing = [h for h in texts if h not in cached]
+        for start in range(0, len(missing), chunk):
+            part = missing[start : start + chunk]
+            encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in part])
+            await self._db(self.store.put_embeddings, model, dict(zip(part, encoded, strict=True)))
+        return len(missing)
+
+    def process(self, rowids: Sequence[int]) -> tuple[ProcessReport, list[Alert]]:
+        """Link and cluster stored posts, then evaluate the alert rules at the times they
+        joined narratives: one transaction, so a crash keeps both or neither. Runs on the
+        writer thread."""
+        try:
+            with self.store.transaction():
+                report = self.engine.process(rowids, self.linker)
+                alerts = self.monitor.evaluate(report.joins) if self.monitor else []
+        except BaseException:
+            self.engine.reload()
+            raise
+        return report, alerts
+
+    async def run_db(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn`` on the pipeline's database writer thread."""
+        return await self._db(fn, *args)
 
     async def consolidate(self) -> int:
         """Merge narratives that drifted together; the number of merges."""

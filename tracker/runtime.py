@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from alerts.outbox import RetryPolicy
 from tracker.claims import ClaimAnalyzer
 from tracker.config import EmbeddingSettings, Settings
 from tracker.embed import Embedder, ModelWorker, SentenceTransformerEmbedder
@@ -26,6 +27,7 @@ from tracker.models import (
 from tracker.narratives import NarrativeEngine, ProcessReport
 from tracker.normalize import normalize_text, text_hash
 from tracker.pipeline import Pipeline
+from tracker.rules import AlertMonitor, Rule
 from tracker.store import Store
 from tracker.tiers import TierResolver
 
@@ -46,8 +48,11 @@ def shared_embedder(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
 class Runtime:
     """Everything one claimwatch process works with. Use as a context manager."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, *, hold_alerts: bool = False
+    ) -> None:
         self.settings = settings
+        self.hold_alerts = hold_alerts
         self.store = Store(settings.db_path)
         self.worker = ModelWorker()
         self.embedder: Embedder = embedder or shared_embedder(settings.embedding)
@@ -57,6 +62,7 @@ class Runtime:
         self._index: ClaimIndex | None = None
         self._pipeline: Pipeline | None = None
         self._engine: NarrativeEngine | None = None
+        self._monitor: AlertMonitor | None = None
         self.reconciled: ReconcileReport | None = None
         for item in settings.incidents:
             self.store.save_incident(incident_from_settings(item))
@@ -132,6 +138,28 @@ class Runtime:
             )
         return self._engine
 
+    def monitor(self) -> AlertMonitor:
+        """The alert rules, applied in event time; alerts go to every configured channel
+        (or a rule's own), held undelivered when this runtime holds alerts."""
+        if self._monitor is None:
+            tiers = TierResolver(self.settings.tiers)
+            self._monitor = AlertMonitor(
+                self.store,
+                [Rule.from_settings(r) for r in self.settings.rules],
+                [c.name for c in self.settings.channels],
+                hold=self.hold_alerts,
+                relays_verified=lambda text: tiers.relayed(text) is not None,
+            )
+        return self._monitor
+
+    def retry_policy(self) -> RetryPolicy:
+        """How the outbox retries, from ``[outbox]``."""
+        o = self.settings.outbox
+        return RetryPolicy(
+            max_attempts=o.max_attempts, max_age=o.max_age_minutes * 60,
+            backoff=o.backoff_seconds, max_backoff=o.max_backoff_seconds, jitter=o.jitter,
+        )
+
     def vectors_for(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Vectors of texts by text hash, from the store or embedded (and stored) now."""
         wanted = {text_hash(t): t for t in texts}
@@ -168,6 +196,7 @@ class Runtime:
                 TierResolver(self.settings.tiers),
                 self.engine(),
                 self.linker(),
+                self.monitor(),
             )
             self.catch_up()
         return self._pipeline
@@ -195,7 +224,9 @@ class Runtime:
         finding_id = self.store.add_finding(
             incident_id, text, text_hash(text), kind, named, status, when
         )
-        self.engine().refresh_statuses(incident_id)
+        with self.store.transaction():
+            self.engine().refresh_statuses(incident_id)
+            self.monitor().review(when)  # a finding resolves the alerts it decides
         return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)
 
     def incident(self, incident_id: str) -> Incident:
@@ -238,7 +269,13 @@ class Runtime:
         total = ProcessReport()
         linker = self.linker()
         while rowids := self.store.unprocessed_posts(chunk):
-            report = self.engine().process(rowids, linker)
+            try:
+                with self.store.transaction():
+                    report = self.engine().process(rowids, linker)
+                    self.monitor().evaluate(report.joins)
+            except BaseException:
+                self.engine().reload()
+                raise
             total.linked += report.linked
             total.narratives += report.narratives
         if total.narratives:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from tracker.config import TierSettings
 from tracker.models import Post, Tier
 
 __all__ = ["TierResolver"]
+
+
+# A manual retweet or quote at the start ("RT @AP: ...", "“@BBCBreaking: ...") or a
+# credit ("... via @Reuters", "@nytimes reports"): the post relays that account's reporting.
+_RELAYS = (
+    re.compile(r"^\W{0,3}RT\W{0,3}@(\w{1,30})", re.IGNORECASE),
+    re.compile(r"^\W{0,3}@(\w{1,30})\s*:"),
+    re.compile(r"\b(?:via|h/t)\s+@(\w{1,30})", re.IGNORECASE),
+    re.compile(r"@(\w{1,30})\s+(?:reports|is reporting|says|confirms)\b", re.IGNORECASE),
+)
 
 
 def _handle(value: str) -> str:
@@ -54,3 +65,14 @@ class TierResolver:
             if found is not None:
                 return found
         return Tier.UNVERIFIED
+
+    def relayed(self, text: str) -> Tier | None:
+        """The tier of the account a post's text relays (a manual retweet or quote of it
+        at the start, or a "via @handle" / "@handle reports" credit), when that account is official
+        or verified; None otherwise."""
+        for pattern in _RELAYS:
+            for match in pattern.finditer(text):
+                tier = self._authors.get(_handle(match.group(1)))
+                if tier is not None:
+                    return tier
+        return None

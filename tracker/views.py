@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from tracker.models import Finding, Incident, Narrative, QueryHit
+from alerts.outbox import Delivery
+from tracker.errors import InputError
+from tracker.models import Alert, Finding, Incident, Narrative, QueryHit
+
+if TYPE_CHECKING:
+    from tracker.store import Store
 
 __all__ = [
     "activity",
+    "alert_json",
+    "alerts_json",
     "finding_json",
     "hit_json",
     "incident_json",
+    "incidents_json",
     "iso",
+    "narrative_detail_json",
     "narrative_json",
+    "narratives_json",
+    "query_json",
     "sparkline",
 ]
 
@@ -88,3 +99,65 @@ def sparkline(counts: Sequence[int], width: int = 72) -> str:
     merged = [sum(counts[i : i + step]) for i in range(0, len(counts), step)]
     top = max(merged) or 1
     return "".join(_BARS[0 if c == 0 else max(1, round(c / top * 8))] for c in merged)
+
+
+def alert_json(alert: Alert, deliveries: Sequence[Delivery]) -> dict[str, Any]:
+    """An alert as ``claimwatch alerts --json`` and ``GET /v1/alerts`` show it: the alert's
+    own fields, and ``deliveries``, one per channel with its state, attempts, last error
+    and last update (ISO 8601 UTC)."""
+    out = alert.as_dict()
+    out["deliveries"] = [
+        {
+            "channel": d.channel, "state": d.state.value, "attempts": d.attempts,
+            "last_error": d.last_error, "detail": d.detail,
+            "updated_at": iso(datetime.fromtimestamp(d.updated_at, UTC)),
+        }
+        for d in deliveries
+    ]
+    return out
+
+
+# -- whole payloads: what `--json` prints and the HTTP API answers, built in one place ------
+
+
+def query_json(hits: Sequence[QueryHit]) -> list[dict[str, Any]]:
+    """``claimwatch query --json`` and ``GET /v1/query``: the hits, best first."""
+    return [hit_json(h) for h in hits]
+
+
+def narratives_json(narratives: Sequence[Narrative]) -> list[dict[str, Any]]:
+    """``claimwatch narratives --json`` and ``GET /v1/narratives``."""
+    return [narrative_json(n) for n in narratives]
+
+
+def incidents_json(store: Store) -> list[dict[str, Any]]:
+    """``claimwatch incident list --json`` and ``GET /v1/incidents``: every incident with
+    its counts (posts, by term, by meaning, narratives, findings)."""
+    return [{**incident_json(i), **store.incident_counts(i.id)} for i in store.incidents()]
+
+
+def narrative_detail_json(store: Store, narrative_id: int) -> dict[str, Any]:
+    """``claimwatch narrative show ID --json`` and ``GET /v1/narratives/{id}``: the live
+    narrative ``narrative_id`` is (or was merged into), with ``merged_from`` (the id asked
+    for, when it was merged), its first post, its claims (oldest first) and its posts per
+    10 minutes of event time. Times ISO 8601 UTC. :class:`InputError` when there is none."""
+    live = store.resolve_narrative(narrative_id)
+    if live is None:
+        raise InputError(f"no narrative {narrative_id}: see `claimwatch narratives`")
+    (narrative,) = store.narrative_summaries(ids=[live])
+    claims = store.narrative_claim_rows(live)
+    first = store.first_post(live)
+    buckets = activity(store.narrative_post_times(live))
+    return {
+        **narrative_json(narrative),
+        "merged_from": narrative_id if live != narrative_id else None,
+        "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
+        "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
+        "activity": [{"start": iso(t), "posts": c} for t, c in buckets],
+    }
+
+
+def alerts_json(alerts: Sequence[tuple[Alert, Sequence[Delivery]]]) -> list[dict[str, Any]]:
+    """``claimwatch alerts --json`` and ``GET /v1/alerts``: alerts (as
+    ``Outbox.alerts`` lists them, newest first) with their deliveries."""
+    return [alert_json(a, d) for a, d in alerts]

@@ -16,7 +16,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from alerts.outbox import Outbox
 from tracker.errors import StoreError
+from tracker.store.alerts import AlertTables, RuleState, WindowPost
 from tracker.store.cursors import CursorTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.posts import (
@@ -38,12 +40,14 @@ __all__ = [
     "NewClaim",
     "NewPost",
     "PostInfo",
+    "RuleState",
     "Store",
     "StoredClaim",
+    "WindowPost",
 ]
 
 
-class Store(PostTables, NarrativeTables, CursorTables):
+class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
     """The claimwatch database. Safe to share between threads (calls are serialized)."""
 
     def __init__(self, path: str | Path) -> None:
@@ -60,6 +64,7 @@ class Store(PostTables, NarrativeTables, CursorTables):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+            self.outbox = Outbox(self._db, self._lock)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         except OSError as exc:

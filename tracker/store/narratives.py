@@ -224,6 +224,17 @@ class NarrativeTables(Tables):
             for r in rows
         ]
 
+    def first_seen_of(self, ids: Sequence[int]) -> dict[int, datetime]:
+        """When each of the given narratives was first seen."""
+        out: dict[int, datetime] = {}
+        for part in chunks(list(ids)):
+            rows = self._all(
+                f"SELECT id, first_seen FROM narratives WHERE id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            out.update({r[0]: dt(r[1]) for r in rows})
+        return out
+
     def merge_narrative(self, keep: int, drop: int, vector_sum: np.ndarray) -> None:
         """Move every member of ``drop`` into ``keep``; ``drop`` is marked merged."""
         with self.transaction():
@@ -249,6 +260,11 @@ class NarrativeTables(Tables):
             self._run("UPDATE narratives SET merged_into = ?, claims = 0 WHERE id = ?",
                       (keep, drop))
             self._run("UPDATE narratives SET merged_into = ? WHERE merged_into = ?", (keep, drop))
+            self._run(
+                "UPDATE OR IGNORE rule_states SET narrative_id = ? WHERE narrative_id = ?",
+                (keep, drop),
+            )
+            self._run("DELETE FROM rule_states WHERE narrative_id = ?", (drop,))
 
     def unlabelled_narratives(self) -> list[tuple[int, np.ndarray]]:
         rows = self._all(
@@ -309,6 +325,31 @@ class NarrativeTables(Tables):
                 out.extend(_narrative(r) for r in self._all(sql, [*params, *part]))
             return out
         return [_narrative(r) for r in self._all(_NARRATIVE_STATS.format(where=where), params)]
+
+    def narrative_views(
+        self, incident_id: str, ids: set[int] | None = None
+    ) -> list[tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status]]:
+        """(id, kind, actors with candidates, negated, first seen, label, status) of the
+        incident's live narratives, or of those among ``ids``: what status needs, without
+        counting posts."""
+        sql = (
+            "SELECT n.id, n.kind, n.actors, n.candidates, n.negated, n.first_seen, "
+            "coalesce(c.text, ''), n.status FROM narratives n "
+            "LEFT JOIN claims c ON c.id = n.label_claim_id "
+            "WHERE n.merged_into IS NULL AND n.incident_id = ?"
+        )
+        if ids is None:
+            rows = self._all(sql, (incident_id,))
+        else:
+            rows = []
+            for part in chunks(sorted(ids)):
+                rows += self._all(sql + f" AND n.id IN ({','.join('?' * len(part))})",
+                                  (incident_id, *part))
+        return [
+            (r[0], ClaimKind(r[1]), tuple(sorted({*json.loads(r[2]), *json.loads(r[3])})),
+             bool(r[4]), dt(r[5]), r[6], Status(r[7]))
+            for r in rows
+        ]
 
     def latest_post_time(self, incident_id: str) -> datetime | None:
         row = self._one(

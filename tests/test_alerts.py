@@ -1,0 +1,327 @@
+"""Alerts end to end: a rumour outrunning verified reporting, replayed on the real model,
+raises, stays quiet, escalates, is resolved by a finding; and reaches real receivers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from conftest import ROOT, run_cli, write_config
+
+from alerts.webhook import verify_signature
+
+SECRET = "s3cret-for-tests"
+START = datetime(2026, 11, 20, 4, 40, tzinfo=UTC)
+
+INCIDENT = """
+[[incidents]]
+id = "nushki"
+title = "Nushki bus bombing"
+description = "A suicide bomber struck a bus carrying soldiers near Nushki, Balochistan."
+terms = ["Nushki"]
+started_at = "2026-11-20T09:40:00+05:00"
+
+[tiers]
+official_authors = ["ISPR"]
+verified_authors = ["dawn_com", "Reuters", "geonews", "bbcurdu"]
+
+[[rules]]
+name = "outrunning"
+window_minutes = 10.0
+ratio = 3.0
+min_posts = 5
+min_authors = 3
+verified_floor = 0.2
+cooldown_minutes = 20.0
+escalate_factor = 2.0
+resolve_after_minutes = 60.0
+"""
+
+
+def _at(minutes: float) -> str:
+    return (START + timedelta(minutes=20 + minutes)).isoformat().replace("+00:00", "Z")
+
+
+def nushki_posts() -> list[dict[str, Any]]:
+    """Minute 0 is 05:00Z, 20 minutes after the blast. A TTP rumour spreads by reposts at
+    one a minute (it holds the rule from minute 5), two a minute from minute 10 (still in
+    the cooldown), ISPR names the BLA at minute 30, the rumour goes on. Beside it, a gas
+    cylinder story from only two accounts, and the newsrooms' "no group has claimed"."""
+    posts: list[dict[str, Any]] = []
+
+    def post(pid: str, minute: float, author: str, text: str, **extra: Any) -> None:
+        posts.append({"id": pid, "source": "x", "author": author, "text": text,
+                      "created_at": _at(minute), "metrics": {"followers": 100}, **extra})
+
+    post("d1", -15, "dawn_com", "Blast hits a bus carrying soldiers near Nushki; casualties feared.")
+    post("r0", 0, "rumourmill", "Sources say TTP is behind the Nushki bus blast")
+    n = 0
+    for minute in range(1, 10):  # one repost a minute
+        n += 1
+        post(f"rt{n}", minute, f"user{n}", "", repost_of="r0")
+    for minute in range(10, 30):  # two a minute
+        for half in (0.0, 0.5):
+            n += 1
+            post(f"rt{n}", minute + half, f"user{n}", "", repost_of="r0")
+    post("r1", 12.2, "pak_watch", "Sources say TTP is behind the Nushki bus blast #Nushki")
+    post("ispr", 30, "ISPR", "ISPR confirmed the BLA carried out the Nushki bus attack.")
+    for minute in range(31, 40):
+        n += 1
+        post(f"rt{n}", minute, f"user{n}", "", repost_of="r0")
+    for i in range(10):  # one story, two accounts
+        post(f"gas{i}", 1 + i, ("gasman", "gasfan")[i % 2],
+             f"It was a gas cylinder explosion in Nushki, not a bomb {'!' * (i + 1)}")
+    for i, who in enumerate(["dawn_com", "Reuters", "geonews", "bbcurdu"]):
+        post(f"nc{i}", 40 + i, who, "No group has claimed responsibility for the Nushki bus blast.")
+        for j in range(3):
+            post(f"nc{i}rt{j}", 40.2 + i + j * 0.2, f"reader{i}{j}", "", repost_of=f"nc{i}")
+    return posts
+
+
+def write_posts(folder: Path, posts: list[dict[str, Any]]) -> Path:
+    path = folder / "nushki.jsonl"
+    path.write_text("".join(json.dumps(p) + "\n" for p in posts), encoding="utf-8")
+    return path
+
+
+def replay_events(config: Path, posts: Path, capsys: pytest.CaptureFixture[str],
+                  *extra: str) -> list[dict[str, Any]]:
+    assert run_cli(["replay", str(posts), "--config", str(config), "--json", *extra]) == 0
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+
+
+def test_rumour_raises_once_escalates_after_cooldown_and_a_finding_resolves_it(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, INCIDENT)
+    events = replay_events(config, write_posts(tmp_path, nushki_posts()), capsys)
+    assert [(e["event"], e["at"]) for e in events] == [
+        ("raised", _at(5)),  # the sixth post: 6 in 10 minutes = 0.6/min = 3x the floor
+        ("escalated", _at(25)),  # 2/min since minute 10, but quiet until the cooldown ends
+        ("resolved", events[2]["at"]),
+    ]
+    raised, escalated, resolved = events
+    assert {e["narrative_id"] for e in events} == {raised["narrative_id"]}
+    assert raised["kind"] == "attribution" and raised["actors"] == ["TTP"]
+    assert raised["status"] == "speculative" and raised["incident_id"] == "nushki"
+    assert raised["posts"] == 6 and raised["authors"] == 6
+    assert raised["spread_rate"] == pytest.approx(0.6) and raised["ratio"] == pytest.approx(3.0)
+    assert raised["verified_rate"] == 0.0
+    assert escalated["spread_rate"] >= 2 * raised["spread_rate"]
+    assert escalated["follows"] == raised["alert_id"] == resolved["follows"]
+    # resolved at the finding (minute 30) or the first minute after it
+    assert _at(30) <= resolved["at"] <= _at(31)
+    assert resolved["status"] == "contradicted"
+    assert "contradicted by a finding" in resolved["reason"] and "BLA" in resolved["reason"]
+    assert raised["first_post"]["post_id"] == "r0"
+    assert raised["minutes_since_incident"] == pytest.approx(25.0)
+    for key in ("alert_id", "event", "incident_id", "narrative_id", "label", "kind", "actors",
+                "status", "severity", "at", "spread_rate", "verified_rate", "ratio", "posts",
+                "authors"):
+        assert key in raised, key
+    # the gas story (two authors) and the newsrooms' narrative raised nothing
+    labels = {e["label"] for e in events}
+    assert not any("gas" in label or "No group" in label for label in labels)
+
+
+def test_the_same_file_replayed_twice_gives_the_same_alerts(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, INCIDENT)
+    posts = nushki_posts()
+    shuffled = posts[::-1]  # order in the file does not matter: replay sorts by event time
+    first = replay_events(config, write_posts(tmp_path, posts), capsys)
+    (tmp_path / "again").mkdir()
+    second = replay_events(config, write_posts(tmp_path / "again", shuffled), capsys)
+
+    def without_ids(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in e.items() if k not in ("alert_id", "follows")} for e in events]
+
+    assert len(first) == 3
+    assert without_ids(first) == without_ids(second)
+
+
+def test_replay_names_an_unknown_incident(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, INCIDENT)
+    posts = write_posts(tmp_path, nushki_posts()[:3])
+    assert run_cli(["replay", str(posts), "--config", str(config), "--incident", "nope"]) == 1
+    assert "no incident 'nope'" in capsys.readouterr().err
+
+
+# -- delivery to real receivers -----------------------------------------------------------
+
+
+@dataclass
+class Receiver:
+    """A webhook receiver on 127.0.0.1 answering 500 to the first ``refuse`` attempts of
+    each alert (by idempotency key), then 200."""
+
+    refuse: int = 0
+    calls: list[tuple[dict[str, str], bytes, int]] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        key = request.headers.get("X-Claimwatch-Idempotency-Key")
+        tries = sum(h.get("X-Claimwatch-Idempotency-Key") == key for h, _, _ in self.calls)
+        status = 500 if tries < self.refuse else 200
+        self.calls.append((dict(request.headers), body, status))
+        return web.Response(status=status, text="ok" if status == 200 else "busy")
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    recv = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", recv.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    recv.url = f"http://127.0.0.1:{port}/hook"
+    yield recv
+    await runner.cleanup()
+
+
+def channel_config(url: str) -> str:
+    return f"""
+[[channels]]
+name = "desk"
+type = "webhook"
+url = "{url}"
+secret_env = "TEST_HOOK_SECRET"
+timeout_seconds = 5.0
+
+[outbox]
+backoff_seconds = 0.05
+max_backoff_seconds = 0.2
+jitter = 0.0
+"""
+
+
+async def _replay_delivering(
+    config: Path, posts: Path, *extra: str
+) -> int:
+    import asyncio
+
+    return await asyncio.to_thread(
+        run_cli, ["replay", str(posts), "--config", str(config), "--deliver", "--json", *extra]
+    )
+
+
+async def test_webhook_gets_signed_alerts_and_retries_keep_one_idempotency_key(
+    tmp_path: Path, embedder: object, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    receiver.refuse = 2  # every alert is refused twice, then accepted
+    config = write_config(tmp_path, INCIDENT + channel_config(receiver.url))
+    posts = write_posts(tmp_path, nushki_posts())
+    assert await _replay_delivering(config, posts, "--deliver-timeout", "20") == 0
+    events = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.strip()]
+    assert [e["event"] for e in events] == ["raised", "escalated", "resolved"]
+
+    by_key: dict[str, list[tuple[dict[str, str], bytes, int]]] = {}
+    for headers, body, status in receiver.calls:
+        by_key.setdefault(headers["X-Claimwatch-Idempotency-Key"], []).append(
+            (headers, body, status)
+        )
+    assert set(by_key) == {e["alert_id"] for e in events}
+    first = by_key[events[0]["alert_id"]]
+    for key, calls in by_key.items():
+        assert [status for _, _, status in calls] == [500, 500, 200], key
+        assert len({body for _, body, _ in calls}) == 1  # the same alert each time
+        assert calls[-1][2] == 200
+        headers, body, _ = calls[-1]
+        assert headers["Idempotency-Key"] == key
+        assert verify_signature(
+            SECRET, headers["X-Claimwatch-Timestamp"], body, headers["X-Claimwatch-Signature"]
+        )
+        assert not verify_signature(
+            "wrong", headers["X-Claimwatch-Timestamp"], body, headers["X-Claimwatch-Signature"]
+        )
+        assert json.loads(body)["alert_id"] == key
+    assert json.loads(first[-1][1])["label"] == events[0]["label"]
+
+
+async def test_an_alert_for_a_receiver_down_is_delivered_after_a_restart(
+    tmp_path: Path, embedder: object, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], unused_tcp_port: int,
+) -> None:
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    url = f"http://127.0.0.1:{unused_tcp_port}/hook"  # nothing listens there yet
+    db = tmp_path / "alerts.db"
+    config = write_config(tmp_path, INCIDENT + channel_config(url))
+    config.write_text(
+        config.read_text().replace(str(tmp_path / "claimwatch.db"), str(db)), encoding="utf-8"
+    )
+    posts = write_posts(tmp_path, nushki_posts())
+    assert await _replay_delivering(
+        config, posts, "--db", str(db), "--deliver-timeout", "0.5"
+    ) == 0
+    capsys.readouterr()
+
+    def alerts_json() -> list[dict[str, Any]]:
+        assert run_cli(["alerts", "--config", str(config), "--json"]) == 0
+        rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+        return rows
+
+    before = alerts_json()
+    assert len(before) == 3
+    assert all(r["deliveries"][0]["state"] == "pending" for r in before)
+    assert all("cannot connect" in (r["deliveries"][0]["last_error"] or "") for r in before)
+
+    # the receiver comes up; a new process sends what is pending
+    recv = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", recv.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+    try:
+        import asyncio
+
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "tracker", "alerts", "deliver", "--config", str(config),
+             "--json"],
+            capture_output=True, text=True, cwd=ROOT, timeout=120,
+            env={**__import__("os").environ, "TEST_HOOK_SECRET": SECRET},
+        )
+    finally:
+        await runner.cleanup()
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["sent"] == 3
+    assert {h["X-Claimwatch-Idempotency-Key"] for h, _, _ in recv.calls} == {
+        r["alert_id"] for r in before
+    }
+    after = alerts_json()
+    assert all(r["deliveries"][0]["state"] == "sent" for r in after)
+
+
+def test_replay_without_deliver_holds_alerts_and_alerts_test_reports_each_channel(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int,
+) -> None:
+    # a channel nobody listens on: `alerts test` says it failed and why, and exits 1
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    config = write_config(
+        tmp_path, INCIDENT + channel_config(f"http://127.0.0.1:{unused_tcp_port}/hook")
+        + '\n[[channels]]\nname = "log"\ntype = "log"\n'
+    )
+    assert run_cli(["alerts", "test", "--config", str(config)]) == 1
+    out = capsys.readouterr().out
+    assert "desk: FAILED" in out and f"127.0.0.1:{unused_tcp_port}" in out
+    assert "log: arrived" in out
+    assert SECRET not in out

@@ -1,0 +1,342 @@
+"""Alert rules: when a narrative's spread raises, escalates or resolves an alert.
+
+A rule (``[[rules]]`` in config) holds on a narrative at event time ``t`` when, over the
+window ending at ``t``, the narrative has at least ``min_posts`` posts and
+``min_authors`` authors, its posts per minute reach ``ratio`` times the verified rate
+(never counted below ``verified_floor``), and less than ``max_verified_share`` of its posts
+are verified reporting. The lifecycle of one rule on one narrative (:func:`decide`):
+
+- **raised** the first time the rule holds on a narrative whose status and kind it
+  watches (again only ``cooldown`` after a resolution);
+- quiet for ``cooldown`` after each event;
+- **escalated**, after the cooldown, when the rate reaches ``escalate_factor`` times the
+  rate at the last event;
+- **resolved** when the narrative's status leaves the watched ones (a finding confirmed
+  or contradicted it: the reason says which and quotes the finding), or when the rule has
+  not held for ``resolve_after`` minutes.
+
+:class:`AlertMonitor` applies the rules in event time: at each post that joins a
+narrative, and at each whole minute of event time while alerts are open (so alerts on
+narratives that went quiet resolve without new posts). It writes each event, its rule
+state and its deliveries in the caller's transaction. Given the same posts in the same
+order it gives the same events, however they were batched.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from tracker.config import RuleSettings
+from tracker.models import Alert, AlertEvent, ClaimKind, Finding, Provenance, Status
+from tracker.rates import Rate, Sample, narrative_rate, per_minute, window_bounds
+from tracker.store import RuleState, Store
+
+__all__ = ["AlertMonitor", "Measure", "Rule", "decide", "measure"]
+
+_MINUTE = timedelta(minutes=1)
+_EPSILON = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One alert rule, from its settings. Times are event-time durations."""
+
+    name: str
+    window_minutes: float
+    ratio: float
+    min_posts: int
+    min_authors: int
+    verified_floor: float
+    statuses: frozenset[Status]
+    kinds: frozenset[ClaimKind]
+    max_verified_share: float
+    bands: tuple[tuple[float, str], ...]  # (minimum ratio, severity), ascending
+    cooldown: timedelta
+    escalate_factor: float
+    resolve_after: timedelta
+    channels: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, s: RuleSettings) -> Rule:
+        return cls(
+            name=s.name, window_minutes=s.window_minutes, ratio=s.ratio,
+            min_posts=s.min_posts, min_authors=s.min_authors,
+            verified_floor=s.verified_floor,
+            statuses=frozenset(Status(x) for x in s.statuses),
+            kinds=frozenset(ClaimKind(x) for x in s.kinds),
+            max_verified_share=s.max_verified_share,
+            bands=tuple(sorted((v, k) for k, v in s.severity.items())),
+            cooldown=timedelta(minutes=s.cooldown_minutes),
+            escalate_factor=s.escalate_factor,
+            resolve_after=timedelta(minutes=s.resolve_after_minutes),
+            channels=s.channels,
+        )
+
+    def watches(self, kind: ClaimKind, status: Status) -> bool:
+        return status in self.statuses and (not self.kinds or kind in self.kinds)
+
+    def severity(self, ratio: float) -> str:
+        """The highest band ``ratio`` reaches; the lowest band below all of them."""
+        chosen = self.bands[0][1]
+        for minimum, name in self.bands:
+            if ratio >= minimum:
+                chosen = name
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A rule's view of one narrative at one time: its rate, the verified rate (posts per
+    minute, before the floor), their ratio, and whether the rule holds."""
+
+    rate: Rate
+    verified_rate: float
+    ratio: float
+    holds: bool
+
+
+def measure(rule: Rule, rate: Rate, verified_posts: int) -> Measure:
+    """Apply ``rule`` to a narrative's rate and the incident's verified posts in the same
+    window."""
+    verified = per_minute(verified_posts, rate.window_minutes)
+    ratio = rate.per_minute / max(verified, rule.verified_floor)
+    holds = (
+        rate.posts >= rule.min_posts
+        and rate.authors >= rule.min_authors
+        and ratio >= rule.ratio - _EPSILON  # 0.6 / 0.2 is 2.9999999999999996 in floats
+        and rate.verified_share < rule.max_verified_share
+    )
+    return Measure(rate, verified, ratio, holds)
+
+
+def decide(
+    rule: Rule, state: RuleState | None, m: Measure, watched: bool, at: datetime,
+    new_id: Callable[[], str],
+) -> tuple[RuleState | None, AlertEvent | None]:
+    """The rule's next state on a narrative, and the event to send (None: none)."""
+    rate = m.rate.per_minute
+    if state is not None and state.open_alert is not None:
+        if not watched:
+            return _resolved(state, at), AlertEvent.RESOLVED
+        if m.holds:
+            quiet = at - state.last_at < rule.cooldown
+            if not quiet and rate >= rule.escalate_factor * state.last_rate - _EPSILON:
+                return RuleState(
+                    state.open_alert, AlertEvent.ESCALATED, at, rate, rule.severity(m.ratio)
+                ), AlertEvent.ESCALATED
+            return (replace(state, below_since=None) if state.below_since else state), None
+        if state.below_since is None:
+            return replace(state, below_since=at), None
+        if at - state.below_since >= rule.resolve_after:
+            return _resolved(state, at), AlertEvent.RESOLVED
+        return state, None
+    if not (watched and m.holds):
+        return state, None
+    if state is not None and at - state.last_at < rule.cooldown:
+        return state, None
+    return RuleState(new_id(), AlertEvent.RAISED, at, rate, rule.severity(m.ratio)), (
+        AlertEvent.RAISED
+    )
+
+
+def _resolved(state: RuleState, at: datetime) -> RuleState:
+    return RuleState(None, AlertEvent.RESOLVED, at, state.last_rate, state.severity)
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class AlertMonitor:
+    """Evaluates the rules on narratives in event time and records the alerts.
+
+    Call :meth:`evaluate` on the store's writer thread, inside the transaction that
+    clustered the posts, so a crash keeps both or neither. ``hold`` records alerts without
+    delivering them (a replay without ``--deliver``). ``relays_verified`` says whether a
+    post's text relays official or verified reporting (a manual retweet or a "via @AP"
+    credit): such posts count as verified reporting, like reposts of it."""
+
+    def __init__(
+        self, store: Store, rules: Sequence[Rule], channels: Sequence[str], *,
+        hold: bool = False, new_id: Callable[[], str] = _new_id,
+        relays_verified: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.store = store
+        self.rules = tuple(rules)
+        self.channels = tuple(channels)
+        self.hold = hold
+        self.new_id = new_id
+        self.relays_verified = relays_verified or (lambda text: False)
+        self.clock: datetime | None = None  # the latest event time evaluated
+        self._verified: dict[tuple[str, datetime, float], int] = {}
+        self._findings: dict[str, list[Finding]] = {}
+
+    def evaluate(
+        self, joins: Iterable[tuple[int, datetime]], until: datetime | None = None
+    ) -> list[Alert]:
+        """Evaluate at each (narrative id, event time) a post joined at, and at each whole
+        minute of event time up to the latest of them (or ``until``) while alerts are
+        open. Returns the alert events recorded, in event-time order."""
+        points = sorted(set(joins), key=lambda p: (p[1], p[0]))
+        latest = max([p[1] for p in points] + ([until] if until else []), default=None)
+        if latest is None:
+            return []
+        start = self.clock if self.clock is not None else (points[0][1] if points else latest)
+        out: list[Alert] = []
+        with self.store.transaction():
+            tick = _next_minute(start)
+            for nid, at in points:
+                while tick <= at:
+                    out.extend(self._tick(tick))
+                    tick += _MINUTE
+                out.extend(self._at(nid, at))
+            out.extend(self._ticks(tick, latest))
+        self.clock = max(latest, self.clock) if self.clock else latest
+        self._verified.clear()
+        self._findings.clear()
+        return out
+
+    def review(self, at: datetime) -> list[Alert]:
+        """Evaluate the open alerts at ``at`` (after a finding changed statuses, say)."""
+        try:
+            with self.store.transaction():
+                return self._tick(at)
+        finally:
+            self._verified.clear()
+            self._findings.clear()
+
+    def _ticks(self, tick: datetime, until: datetime) -> list[Alert]:
+        out: list[Alert] = []
+        while tick <= until:
+            if not self.store.open_rule_states():
+                break
+            out.extend(self._tick(tick))
+            tick += _MINUTE
+        return out
+
+    def _tick(self, at: datetime) -> list[Alert]:
+        out: list[Alert] = []
+        for rule_name, nid, _, _ in self.store.open_rule_states():
+            rule = next((r for r in self.rules if r.name == rule_name), None)
+            if rule is not None:
+                out.extend(self._apply(rule, nid, at))
+        return out
+
+    def _at(self, nid: int, at: datetime) -> list[Alert]:
+        out: list[Alert] = []
+        for rule in self.rules:
+            out.extend(self._apply(rule, nid, at))
+        return out
+
+    def _apply(self, rule: Rule, nid: int, at: datetime) -> list[Alert]:
+        head = self.store.narrative_heads([nid]).get(nid)
+        if head is None:
+            return []
+        incident_id, kind, status = head
+        status = self._status_at(incident_id, kind, status, at)
+        state = self.store.rule_state(rule.name, nid)
+        watched = rule.watches(kind, status)
+        if not watched and (state is None or state.open_alert is None):
+            return []
+        m = self._measure(rule, nid, incident_id, at)
+        new_state, event = decide(rule, state, m, watched, at, self.new_id)
+        if new_state is not None and new_state != state:
+            self.store.save_rule_state(rule.name, nid, incident_id, new_state)
+        if event is None:
+            return []
+        previous = state.open_alert if state is not None else None
+        alert = self._alert(rule, nid, at, m, event, new_state, previous, status)
+        channels = rule.channels or self.channels
+        self.store.outbox.enqueue(alert, channels, hold=self.hold)
+        return [alert]
+
+    def _findings_of(self, incident_id: str) -> list[Finding]:
+        if incident_id not in self._findings:
+            self._findings[incident_id] = [f for f, _ in self.store.findings(incident_id)]
+        return self._findings[incident_id]
+
+    def _status_at(
+        self, incident_id: str, kind: ClaimKind, status: Status, at: datetime
+    ) -> Status:
+        """A narrative's status as it stood at ``at``: one decided by findings all later
+        than ``at`` was still speculative then (a batch may hold posts from before and
+        after the finding)."""
+        if status not in (Status.CONFIRMED, Status.CONTRADICTED):
+            return status
+        times = [f.at for f in self._findings_of(incident_id) if f.kind is kind]
+        return Status.SPECULATIVE if times and at < min(times) else status
+
+    def _measure(self, rule: Rule, nid: int, incident_id: str, at: datetime) -> Measure:
+        start, end = window_bounds(at, rule.window_minutes)
+        samples = [
+            Sample(p.at, p.author, p.followers, p.verified or self.relays_verified(p.text))
+            for p in self.store.window_posts(nid, start, end)
+        ]
+        key = (incident_id, at, rule.window_minutes)
+        if key not in self._verified:
+            self._verified[key] = self.store.verified_count(incident_id, start, end)
+        return measure(rule, narrative_rate(samples, at, rule.window_minutes), self._verified[key])
+
+    def _alert(
+        self, rule: Rule, nid: int, at: datetime, m: Measure, event: AlertEvent,
+        state: RuleState | None, previous: str | None, status: Status,
+    ) -> Alert:
+        narrative = self.store.narrative_summaries(ids=[nid])[0]
+        incident = self.store.incident(narrative.incident_id)
+        first = self.store.first_post(nid)
+        if event is AlertEvent.RESOLVED:
+            reason = self._resolution(rule, narrative.incident_id, narrative.kind, status, m)
+            follows, severity = previous, state.severity if state else rule.severity(m.ratio)
+        else:
+            reason = (
+                f"{m.rate.posts} posts from {m.rate.authors} authors in {rule.window_minutes:g} "
+                f"minutes: {m.rate.per_minute:.2f}/min, {m.ratio:.1f}x the verified rate "
+                f"({m.verified_rate:.2f}/min, floor {rule.verified_floor:g})"
+            )
+            follows = previous if event is AlertEvent.ESCALATED else None
+            severity = rule.severity(m.ratio)
+        started = incident.started_at if incident else narrative.first_seen
+        raised_id = state.open_alert if state is not None else None
+        return Alert(
+            alert_id=raised_id if event is AlertEvent.RAISED and raised_id else self.new_id(),
+            event=event, rule=rule.name,
+            incident_id=narrative.incident_id,
+            incident_title=incident.title if incident else narrative.incident_id,
+            narrative_id=nid, label=narrative.label, kind=narrative.kind,
+            actors=narrative.actors, status=narrative.status, severity=severity, at=at,
+            spread_rate=m.rate.per_minute, verified_rate=m.verified_rate, ratio=m.ratio,
+            posts=m.rate.posts, authors=m.rate.authors, reach=m.rate.reach,
+            window_minutes=rule.window_minutes, first_seen=narrative.first_seen,
+            minutes_since_incident=(at - started).total_seconds() / 60,
+            first_post=None if first is None else Provenance(
+                post_id=first["post_id"], source=first["source"], author=first["author"],
+                tier=first["tier"], url=first["url"], text=first["text"],
+                created_at=first["created_at"],
+            ),
+            samples=tuple(self.store.sample_claims(nid)), reason=reason, follows=follows,
+        )
+
+    def _resolution(
+        self, rule: Rule, incident_id: str, kind: ClaimKind, status: Status, m: Measure
+    ) -> str:
+        if status in rule.statuses:
+            return (
+                f"cooled: below the rule for {rule.resolve_after.total_seconds() / 60:g} "
+                f"minutes (now {m.rate.per_minute:.2f}/min, {m.rate.posts} posts in the window)"
+            )
+        findings = [f for f in self._findings_of(incident_id) if f.kind is kind]
+        said = f": {findings[-1].text!r}" if findings else ""
+        if status is Status.CONFIRMED:
+            return f"confirmed by a finding{said}"
+        if status is Status.CONTRADICTED:
+            return f"contradicted by a finding{said}"
+        return f"the narrative is now {status.value}"
+
+
+def _next_minute(at: datetime) -> datetime:
+    """The first whole minute strictly after ``at``."""
+    floor = at.replace(second=0, microsecond=0)
+    return floor + _MINUTE

@@ -1,0 +1,152 @@
+"""What alert rules read and keep: narrative posts in a window, verified posts of an
+incident, and the state of each rule on each narrative."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from tracker.models import AlertEvent, ClaimKind, Status
+from tracker.store.base import Tables, chunks, dt, ts
+
+__all__ = ["AlertTables", "RuleState", "WindowPost"]
+
+_VERIFIED = "('official', 'verified')"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowPost:
+    """A narrative post as rates need it: event time, author, followers (0 when unknown),
+    and whether it is verified reporting (by an official or verified author, or a
+    repost of one)."""
+
+    at: datetime
+    author: str | None
+    followers: int
+    verified: bool
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleState:
+    """Where one rule stands on one narrative. ``open_alert`` is the id of the raised
+    alert not yet resolved; ``last_at`` (event time) and ``last_rate`` (posts per minute)
+    are those of the last event; ``below_since`` is when the rule stopped holding while
+    the alert is open."""
+
+    open_alert: str | None
+    last_event: AlertEvent
+    last_at: datetime
+    last_rate: float
+    severity: str
+    below_since: datetime | None = None
+
+
+class AlertTables(Tables):
+    """Rates' inputs and rule states."""
+
+    def window_posts(self, narrative_id: int, start: datetime, end: datetime) -> list[WindowPost]:
+        """The posts of a live narrative with ``start < created_at <= end``."""
+        rows = self._all(
+            "SELECT np.at, p.author, coalesce(json_extract(p.metrics, '$.followers'), 0), "
+            f"p.tier IN {_VERIFIED} OR coalesce(o.tier IN {_VERIFIED}, 0), p.text "
+            "FROM narrative_posts np JOIN posts p ON p.id = np.post_id "
+            "LEFT JOIN posts o ON p.repost_of IS NOT NULL AND o.source = p.source "
+            "AND o.ext_id = p.repost_of "
+            "WHERE np.narrative_id = ? AND np.at > ? AND np.at <= ? ORDER BY np.at",
+            (narrative_id, ts(start), ts(end)),
+        )
+        return [
+            WindowPost(dt(r[0]), r[1], int(r[2]) if isinstance(r[2], int | float) else 0,
+                       bool(r[3]), r[4])
+            for r in rows
+        ]
+
+    def verified_count(self, incident_id: str, start: datetime, end: datetime) -> int:
+        """Official and verified posts linked to an incident with ``start < created_at <=
+        end``."""
+        row = self._one(
+            "SELECT count(*) FROM post_incidents pi JOIN posts p ON p.id = pi.post_id "
+            f"WHERE pi.incident_id = ? AND p.tier IN {_VERIFIED} "
+            "AND p.created_at > ? AND p.created_at <= ?",
+            (incident_id, ts(start), ts(end)),
+        )
+        return int(row[0])
+
+    def rule_state(self, rule: str, narrative_id: int) -> RuleState | None:
+        row = self._one(
+            "SELECT open_alert, last_event, last_at, last_rate, severity, below_since "
+            "FROM rule_states WHERE rule = ? AND narrative_id = ?",
+            (rule, narrative_id),
+        )
+        return None if row is None else _state(row)
+
+    def save_rule_state(
+        self, rule: str, narrative_id: int, incident_id: str, state: RuleState
+    ) -> None:
+        self._run(
+            "INSERT INTO rule_states (rule, narrative_id, incident_id, open_alert, last_event, "
+            "last_at, last_rate, severity, below_since) VALUES (?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (rule, narrative_id) DO UPDATE SET open_alert = excluded.open_alert, "
+            "last_event = excluded.last_event, last_at = excluded.last_at, "
+            "last_rate = excluded.last_rate, severity = excluded.severity, "
+            "below_since = excluded.below_since",
+            (rule, narrative_id, incident_id, state.open_alert, state.last_event.value,
+             ts(state.last_at), state.last_rate, state.severity,
+             ts(state.below_since) if state.below_since else None),
+        )
+
+    def open_rule_states(self) -> list[tuple[str, int, str, RuleState]]:
+        """(rule, narrative id, incident id, state) of every open alert."""
+        rows = self._all(
+            "SELECT rule, narrative_id, incident_id, open_alert, last_event, last_at, "
+            "last_rate, severity, below_since FROM rule_states WHERE open_alert IS NOT NULL "
+            "ORDER BY narrative_id, rule"
+        )
+        return [(r[0], r[1], r[2], _state(r[3:])) for r in rows]
+
+    def narrative_heads(self, ids: Sequence[int]) -> dict[int, tuple[str, ClaimKind, Status]]:
+        """(incident id, kind, status) of live narratives, by id; merged ones are absent."""
+        out: dict[int, tuple[str, ClaimKind, Status]] = {}
+        for part in chunks(list(ids)):
+            rows = self._all(
+                "SELECT id, incident_id, kind, status FROM narratives "
+                f"WHERE merged_into IS NULL AND id IN ({','.join('?' * len(part))})",
+                part,
+            )
+            out.update({r[0]: (r[1], ClaimKind(r[2]), Status(r[3])) for r in rows})
+        return out
+
+    def sample_claims(self, narrative_id: int, limit: int = 3) -> list[str]:
+        """Up to ``limit`` distinct claim texts of a narrative, earliest first, from
+        different authors where possible."""
+        rows = self._all(
+            "SELECT c.text, p.author FROM narrative_claims nc JOIN claims c ON c.id = nc.claim_id "
+            "JOIN posts p ON p.id = c.post_id WHERE nc.narrative_id = ? "
+            "ORDER BY p.created_at, c.id LIMIT 200",
+            (narrative_id,),
+        )
+        texts: list[str] = []
+        authors: set[str | None] = set()
+        for text, author in rows:
+            if text not in texts and author not in authors:
+                texts.append(text)
+                authors.add(author)
+            if len(texts) == limit:
+                return texts
+        for text, _ in rows:
+            if text not in texts:
+                texts.append(text)
+            if len(texts) == limit:
+                break
+        return texts
+
+
+def _state(row: Sequence[Any]) -> RuleState:
+    return RuleState(
+        open_alert=row[0], last_event=AlertEvent(row[1]), last_at=dt(row[2]),
+        last_rate=float(row[3]), severity=row[4],
+        below_since=dt(row[5]) if row[5] is not None else None,
+    )
