@@ -325,3 +325,34 @@ def test_replay_without_deliver_holds_alerts_and_alerts_test_reports_each_channe
     assert "desk: FAILED" in out and f"127.0.0.1:{unused_tcp_port}" in out
     assert "log: arrived" in out
     assert SECRET not in out
+
+
+def test_eval_replay_scores_alerts_against_thread_labels(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = nushki_posts()
+    for p in posts:  # label the conversations as PHEME does
+        pid = p["id"]
+        if pid == "r0" or pid.startswith("rt") or pid == "r1":
+            p.update(thread_id="r0", rumour_label="rumour", veracity="false")
+        elif pid.startswith("gas"):
+            p.update(thread_id="gas0", rumour_label="rumour", veracity="unverified")
+        elif pid == "ispr":
+            p.update(thread_id="ispr", rumour_label="rumour", veracity="true")
+        else:
+            p.update(thread_id=pid[:3], rumour_label="non-rumour")
+    config = write_config(tmp_path, INCIDENT)
+    path = write_posts(tmp_path, posts)
+    assert run_cli(["eval", "replay", str(path), "--config", str(config), "--json"]) == 0
+    score = json.loads(capsys.readouterr().out)
+    assert score["labels"]["false"] == {
+        "threads": 1, "alerted": 1, "share": 1.0, "median_minutes": 5.0
+    }
+    assert score["labels"]["unverified"]["alerted"] == 0  # two authors only
+    assert score["labels"]["non-rumour"]["threads"] == 5
+    assert score["labels"]["non-rumour"]["alerted"] == 0
+    assert score["precision"] == 1.0 and score["recall"] == 0.5
+    assert score["non_rumour_share"] == 0.0 and score["median_lead_minutes"] == 5.0
+    assert run_cli(["eval", "replay", str(path), "--config", str(config)]) == 0
+    table = capsys.readouterr().out
+    assert "non-rumour" in table and "precision 100.0%, recall 50.0%" in table

@@ -24,12 +24,21 @@ from tracker.config import Settings
 from tracker.embed import Embedder
 from tracker.errors import InputError, PostError
 from tracker.incidents import incident_from_settings
-from tracker.models import Alert, Incident, Post
+from tracker.models import Alert, AlertEvent, Incident, Post
 from tracker.pipeline import Rejected
 from tracker.runtime import Runtime
 from tracker.store import Store
 
-__all__ = ["ReplayReport", "event_batches", "replay"]
+__all__ = [
+    "LabelScore",
+    "ReplayReport",
+    "ReplayScore",
+    "ThreadLabel",
+    "event_batches",
+    "replay",
+    "score_replay",
+    "thread_labels",
+]
 
 
 @dataclass(slots=True)
@@ -47,6 +56,9 @@ class ReplayReport:
     last_post: datetime | None = None
     delivered: dict[str, int] = field(default_factory=dict)
     database: str | None = None
+    # alert id -> (source, id) of the posts its narrative held when it was raised or
+    # escalated (kept when asked, for scoring against labels)
+    members: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 def event_batches(
@@ -106,6 +118,7 @@ async def replay(
     on_alert: Callable[[Alert], None] | None = None,
     deliver_timeout: float = 60.0,
     channels: dict[str, Any] | None = None,
+    keep_members: bool = False,
 ) -> ReplayReport:
     """Replay numbered post records; see the module docstring. ``channels`` replaces the
     configured channels (tests); they are used only with ``deliver``."""
@@ -151,6 +164,10 @@ async def replay(
                 report.stored += sum(o.value == "stored" for o in result.outcomes)
                 for alert in result.alerts:
                     report.alerts.append(alert)
+                    if keep_members and alert.event is not AlertEvent.RESOLVED:
+                        report.members[alert.alert_id] = await pipeline.run_db(
+                            runtime.store.narrative_members, alert.narrative_id, alert.at
+                        )
                     if on_alert is not None:
                         on_alert(alert)
                 clock = batch[-1].created_at
@@ -194,3 +211,129 @@ async def _deliver(
         if own:
             await close_channels(senders)
     return runtime.store.outbox.counts()
+
+
+# -- scoring a replay against labelled threads (PHEME) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadLabel:
+    """A labelled conversation: its posts' ids, when it began (UTC), and its label
+    (``false``, ``unverified`` or ``true`` for rumours, ``non-rumour`` otherwise)."""
+
+    thread_id: str
+    label: str
+    started_at: datetime
+    posts: frozenset[str]
+
+
+def thread_labels(records: Iterable[dict[str, Any]]) -> list[ThreadLabel]:
+    """Threads of a PHEME-format file: records with ``thread_id``, ``rumour_label``
+    (``rumour`` or ``non-rumour``) and ``veracity`` for rumours. A record without them is
+    not counted."""
+    from tracker.records import parse_time
+
+    posts: dict[str, set[str]] = {}
+    label: dict[str, str] = {}
+    start: dict[str, datetime] = {}
+    for r in records:
+        thread, kind = r.get("thread_id"), r.get("rumour_label")
+        if thread is None or kind not in ("rumour", "non-rumour"):
+            continue
+        thread = str(thread)
+        verdict = "non-rumour" if kind == "non-rumour" else str(r.get("veracity") or "unverified")
+        label.setdefault(thread, verdict)
+        posts.setdefault(thread, set()).add(str(r["id"]))
+        when = parse_time(r["created_at"])
+        start[thread] = min(start.get(thread, when), when)
+    return [
+        ThreadLabel(t, label[t], start[t], frozenset(posts[t])) for t in sorted(label)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class LabelScore:
+    """For one label: threads, how many an alert covered, and minutes from each covered
+    thread's first post to its first alert (median)."""
+
+    label: str
+    threads: int
+    alerted: int
+    median_minutes: float | None
+
+    @property
+    def share(self) -> float:
+        return self.alerted / self.threads if self.threads else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayScore:
+    """Alerts against labelled threads. A thread is alerted when a raised or escalated
+    alert's narrative held one of its posts at that moment. ``precision`` and ``recall``
+    are for false and unverified rumours (what an analyst wants flagged); ``non_rumour_share``
+    is the share of non-rumour threads alerted; ``median_lead`` the median minutes from a
+    false or unverified thread's first post to its first alert."""
+
+    by_label: tuple[LabelScore, ...]
+    precision: float
+    recall: float
+    non_rumour_share: float
+    median_lead: float | None
+    alerts: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "labels": {
+                s.label: {"threads": s.threads, "alerted": s.alerted,
+                          "share": round(s.share, 4), "median_minutes": s.median_minutes}
+                for s in self.by_label
+            },
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "non_rumour_share": round(self.non_rumour_share, 4),
+            "median_lead_minutes": self.median_lead,
+            "alerts": self.alerts,
+        }
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    middle = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return round(middle, 1)
+
+
+def score_replay(report: ReplayReport, threads: Sequence[ThreadLabel]) -> ReplayScore:
+    """Score a replay run with ``keep_members`` against labelled threads."""
+    first_alert: dict[str, datetime] = {}
+    for alert in report.alerts:
+        held = {pid for _, pid in report.members.get(alert.alert_id, ())}
+        for thread in threads:
+            if held & thread.posts and thread.thread_id not in first_alert:
+                first_alert[thread.thread_id] = alert.at
+    by_label: list[LabelScore] = []
+    for name in ("false", "unverified", "true", "non-rumour"):
+        mine = [t for t in threads if t.label == name]
+        minutes = [
+            (first_alert[t.thread_id] - t.started_at).total_seconds() / 60
+            for t in mine if t.thread_id in first_alert
+        ]
+        by_label.append(LabelScore(name, len(mine), len(minutes), _median(minutes)))
+    wanted = [t for t in threads if t.label in ("false", "unverified")]
+    hit = [t for t in wanted if t.thread_id in first_alert]
+    alerted = [t for t in threads if t.thread_id in first_alert]
+    others = [t for t in threads if t.label == "non-rumour"]
+    return ReplayScore(
+        by_label=tuple(by_label),
+        precision=len(hit) / len(alerted) if alerted else 0.0,
+        recall=len(hit) / len(wanted) if wanted else 0.0,
+        non_rumour_share=(
+            sum(t.thread_id in first_alert for t in others) / len(others) if others else 0.0
+        ),
+        median_lead=_median(
+            [(first_alert[t.thread_id] - t.started_at).total_seconds() / 60 for t in hit]
+        ),
+        alerts=len(report.alerts),
+    )

@@ -119,6 +119,15 @@ class AlertTables(Tables):
             out.update({r[0]: (r[1], ClaimKind(r[2]), Status(r[3])) for r in rows})
         return out
 
+    def narrative_members(self, narrative_id: int, until: datetime) -> list[tuple[str, str]]:
+        """(source, id) of the posts in a live narrative created at or before ``until``."""
+        rows = self._all(
+            "SELECT p.source, p.ext_id FROM narrative_posts np JOIN posts p ON p.id = np.post_id "
+            "WHERE np.narrative_id = ? AND np.at <= ?",
+            (narrative_id, ts(until)),
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def sample_claims(self, narrative_id: int, limit: int = 3) -> list[str]:
         """Up to ``limit`` distinct claim texts of a narrative, earliest first, from
         different authors where possible."""
