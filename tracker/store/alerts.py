@@ -75,6 +75,15 @@ class AlertTables(Tables):
         )
         return int(row[0])
 
+    def verified_times(self, incident_id: str) -> list[datetime]:
+        """Times of the official and verified posts linked to an incident, in order."""
+        rows = self._all(
+            "SELECT p.created_at FROM post_incidents pi JOIN posts p ON p.id = pi.post_id "
+            f"WHERE pi.incident_id = ? AND p.tier IN {_VERIFIED} ORDER BY p.created_at",
+            (incident_id,),
+        )
+        return [dt(r[0]) for r in rows]
+
     def rule_state(self, rule: str, narrative_id: int) -> RuleState | None:
         row = self._one(
             "SELECT open_alert, last_event, last_at, last_rate, severity, below_since "

@@ -282,6 +282,13 @@ class PostTables(Tables):
             rows = self._db.execute("SELECT id FROM claims ORDER BY id").fetchall()
         return np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
 
+    def claim_texts_after(self, after: int, limit: int = 50_000) -> list[tuple[int, str]]:
+        """(id, text) of the claims with an id above ``after``, in id order."""
+        rows = self._all(
+            "SELECT id, text FROM claims WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        return [(r[0], r[1]) for r in rows]
+
     def claims(self, ids: Sequence[int]) -> dict[int, ClaimRow]:
         """Claims by id, with their posts."""
         out: dict[int, ClaimRow] = {}

@@ -1,0 +1,46 @@
+"""``claimwatch plot``: an incident's spread against verified reporting, as a PNG."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tracker.config import load_settings
+from tracker.plot import chart_incident
+from tracker.store import Store
+
+__all__ = ["plot"]
+
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+
+
+def plot(
+    incident: Annotated[str, typer.Argument(help="The incident id.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")],
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml)."),
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, max=10, help="Narratives drawn, largest first.")] = 6,
+    hours: Annotated[
+        float | None, typer.Option(min=0.1, help="Only this many hours after the start.")
+    ] = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Read this database (a kept replay, say).")
+    ] = None,
+) -> None:
+    """Plot the spread rate of the incident's top narratives against its verified rate
+    over event time, with findings and alerts marked."""
+    settings = load_settings(config)
+    window = settings.rules[0].window_minutes if settings.rules else 15.0
+    store = Store(db if db is not None else settings.db_path)
+    try:
+        path = chart_incident(store, incident, output, top=top, window_minutes=window,
+                              hours=hours)
+    finally:
+        store.close()
+    out.print(f"wrote {path}", markup=False)
