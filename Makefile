@@ -17,11 +17,15 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The main job: ingest a real incident's posts, list its narratives, ask what looks like
-# a claim.
+# a claim; then replay the incident in event time to see which narratives would have
+# alerted, and plot its first six hours to germanwings.png.
 run: setup
 	$(BIN)/claimwatch ingest $(GERMANWINGS) --config examples/germanwings.toml
 	$(BIN)/claimwatch narratives --incident germanwings --limit 15 --config examples/germanwings.toml
 	$(BIN)/claimwatch query "the co-pilot deliberately crashed the plane" -k 5 --incident germanwings --config examples/germanwings.toml
+	rm -rf germanwings-replay.db* germanwings-replay-indexes
+	$(BIN)/claimwatch replay $(GERMANWINGS) --config examples/germanwings.toml --db germanwings-replay.db
+	$(BIN)/claimwatch plot germanwings --db germanwings-replay.db --hours 6 -o germanwings.png --config examples/germanwings.toml
 
 lint: setup
 	$(BIN)/ruff check tracker alerts tests bench
@@ -31,4 +35,4 @@ test: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) claimwatch.db* germanwings.db* indexes/claims.*
+	rm -rf $(VENV) claimwatch.db* germanwings.db* germanwings-replay* germanwings.png indexes/claims.*

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -22,20 +22,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from typer.exceptions import TyperException
 
+from tracker.cli_alerts import alerts_app, replay
+from tracker.cli_eval import eval_app
+from tracker.cli_plot import plot
+from tracker.cli_run import run as run_command
+from tracker.client import daemon_get
 from tracker.config import Settings, load_settings
-from tracker.errors import ClaimwatchError, InputError, PostError
-from tracker.models import ClaimKind, FindingStatus, Incident, Narrative, Status
+from tracker.errors import ClaimwatchError, PostError
+from tracker.models import ClaimKind, FindingStatus, Incident, Status
 from tracker.pipeline import IngestReport, Rejected
 from tracker.records import parse_time
 from tracker.runtime import Runtime
 from tracker.sources.files import PostFile
 from tracker.views import (
-    activity,
     finding_json,
-    hit_json,
     incident_json,
+    incidents_json,
     iso,
+    narrative_detail_json,
     narrative_json,
+    narratives_json,
+    query_json,
     sparkline,
 )
 
@@ -56,6 +63,11 @@ finding_app = typer.Typer(help="What authorities have established.", no_args_is_
 app.add_typer(finding_app, name="finding")
 narrative_app = typer.Typer(help="One narrative.", no_args_is_help=True)
 app.add_typer(narrative_app, name="narrative")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(eval_app, name="eval")
+app.command("plot")(plot)
+app.command("replay")(replay)
+app.command("run")(run_command)
 
 # Piped output is not squeezed into 80 columns: tables stay readable in files and pagers.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -173,10 +185,13 @@ def query(
 ) -> None:
     """The stored claims closest in meaning to TEXT, best first."""
     settings = _settings(config)
-    with Runtime(settings) as runtime:
-        hits = runtime.query(text, k, incident)
+    # A running daemon answers without loading the model again; else open the files.
+    hits = daemon_get(settings, "/v1/query", {"q": text, "k": k, "incident": incident})
+    if hits is None:
+        with Runtime(settings) as runtime:
+            hits = query_json(runtime.query(text, k, incident))
     if json_out:
-        _print_json([hit_json(h) for h in hits])
+        _print_json(hits)
         return
     if not hits:
         out.print("no claims found: ingest posts with `claimwatch ingest FILE` first")
@@ -188,11 +203,11 @@ def query(
     table.add_column("created_at", no_wrap=True)
     table.add_column("narrative", ratio=1, overflow="fold")
     for hit in hits:
-        claim = hit.text + (f"  (+{hit.same_text} identical)" if hit.same_text else "")
-        narratives = ", ".join(f"#{nid} {status}" for nid, _, status in hit.narratives)
+        claim = hit["text"] + (f"  (+{hit['same_text']} identical)" if hit["same_text"] else "")
+        narratives = ", ".join(f"#{n['id']} {n['status']}" for n in hit["narratives"])
         table.add_row(
-            f"{hit.score:.3f}", claim, hit.author or "", f"{hit.created_at:%Y-%m-%d %H:%M}Z",
-            narratives or "-",
+            f"{hit['score']:.3f}", claim, hit["author"] or "",
+            f"{parse_time(hit['created_at']):%Y-%m-%d %H:%M}Z", narratives or "-",
         )
     out.print(table)
 
@@ -255,11 +270,10 @@ def incident_list(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     """Every incident, with how many posts and narratives it has."""
     settings = _settings(config)
     with Runtime(settings) as runtime:
-        rows = [
-            (i, runtime.store.incident_counts(i.id)) for i in runtime.store.incidents()
-        ]
+        shown = incidents_json(runtime.store)
+        rows = [(i, runtime.store.incident_counts(i.id)) for i in runtime.store.incidents()]
     if json_out:
-        _print_json([{**incident_json(i), **c} for i, c in rows])
+        _print_json(shown)
         return
     if not rows:
         out.print("no incidents: add one with `claimwatch incident add` or in the config")
@@ -313,7 +327,7 @@ def incident_show(
         out.print(f"finding #{f.id} {f.status.value} {f.kind.value} [{who}] "
                   f"{f.at:%Y-%m-%d %H:%M}Z{auto}: {f.text}", markup=False)
     if top:
-        out.print(_narrative_table(top))
+        out.print(_narrative_table(narratives_json(top)))
 
 
 @incident_app.command("close")
@@ -380,7 +394,8 @@ def finding_add(
 # -- narratives -----------------------------------------------------------------------
 
 
-def _narrative_table(narratives: list[Narrative]) -> Table:
+def _narrative_table(narratives: list[dict[str, Any]]) -> Table:
+    """The narratives table, from narratives as :func:`narrative_json` gives them."""
     table = Table()
     table.add_column("id", no_wrap=True)
     table.add_column("status", no_wrap=True)
@@ -392,10 +407,10 @@ def _narrative_table(narratives: list[Narrative]) -> Table:
     table.add_column("recent", justify="right")
     for n in narratives:
         actors = ", ".join(
-            f"{a}?" if a in n.candidates else a for a in n.actors
-        ) + (" (denied)" if n.negated else "")
-        table.add_row(str(n.id), n.status.value, n.kind.value, actors or "-", n.label,
-                      str(n.size), str(n.authors), str(n.recent))
+            f"{a}?" if a in n["candidate_actors"] else a for a in n["actors"]
+        ) + (" (denied)" if n["negated"] else "")
+        table.add_row(str(n["id"]), n["status"], n["kind"], actors or "-", n["label"],
+                      str(n["size"]), str(n["authors"]), str(n["recent"]))
     return table
 
 
@@ -411,10 +426,15 @@ def narratives(
     """Narratives, most active first: posts in the last hour of event time (setting
     narratives.active_minutes), then size."""
     settings = _settings(config)
-    with Runtime(settings) as runtime:
-        found = runtime.narratives(incident, status, kind)[:limit]
+    found = daemon_get(settings, "/v1/narratives", {
+        "incident": incident, "status": status.value if status else None,
+        "kind": kind.value if kind else None, "limit": limit,
+    })
+    if found is None:
+        with Runtime(settings) as runtime:
+            found = narratives_json(runtime.narratives(incident, status, kind)[:limit])
     if json_out:
-        _print_json([narrative_json(n) for n in found])
+        _print_json(found)
         return
     if not found:
         out.print("no narratives yet")
@@ -432,37 +452,30 @@ def narrative_show(
 ) -> None:
     """One narrative: its claims, first post, tier counts and activity per 10 minutes."""
     settings = _settings(config)
-    with Runtime(settings) as runtime:
-        live = runtime.store.resolve_narrative(narrative_id)
-        if live is None:
-            raise InputError(f"no narrative {narrative_id}: see `claimwatch narratives`")
-        (narrative,) = runtime.store.narrative_summaries(ids=[live])
-        claims = runtime.store.narrative_claim_rows(live)
-        first = runtime.store.first_post(live)
-        buckets = activity(runtime.store.narrative_post_times(live))
+    shown = daemon_get(settings, f"/v1/narratives/{narrative_id}")
+    if shown is None:
+        with Runtime(settings) as runtime:
+            shown = narrative_detail_json(runtime.store, narrative_id)
     if json_out:
-        _print_json({
-            **narrative_json(narrative),
-            "merged_from": narrative_id if live != narrative_id else None,
-            "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
-            "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
-            "activity": [{"start": iso(t), "posts": c} for t, c in buckets],
-        })
+        _print_json(shown)
         return
-    if live != narrative_id:
-        out.print(f"narrative {narrative_id} was merged into {live}", style="dim")
-    out.print(_narrative_table([narrative]))
-    out.print(f"first seen {iso(narrative.first_seen)}, last {iso(narrative.last_seen)}; "
-              f"tiers: " + ", ".join(f"{k} {v}" for k, v in narrative.tiers.items()),
+    if shown["merged_from"] is not None:
+        out.print(f"narrative {narrative_id} was merged into {shown['id']}", style="dim")
+    out.print(_narrative_table([shown]))
+    out.print(f"first seen {shown['first_seen']}, last {shown['last_seen']}; "
+              f"tiers: " + ", ".join(f"{k} {v}" for k, v in shown["tiers"].items()),
               markup=False)
+    first = shown["first_post"]
     if first:
         out.print(f"first post {first['source']}:{first['post_id']} by {first['author']} "
-                  f"({first['tier']}) at {iso(first['created_at'])}: {first['text']}",
+                  f"({first['tier']}) at {first['created_at']}: {first['text']}",
                   markup=False)
+    buckets = [(b["start"], b["posts"]) for b in shown["activity"]]
     if buckets:
-        out.print(f"activity per 10 min from {iso(buckets[0][0])}: "
+        out.print(f"activity per 10 min from {buckets[0][0]}: "
                   f"{sparkline([c for _, c in buckets])} (peak {max(c for _, c in buckets)})",
                   markup=False)
+    claims = shown["claims"]
     table = Table()
     table.add_column("time", no_wrap=True)
     table.add_column("author", overflow="fold")
@@ -470,8 +483,8 @@ def narrative_show(
     table.add_column("hedge", justify="right")
     table.add_column("claim", ratio=4, overflow="fold")
     for c in claims:
-        table.add_row(f"{c['created_at']:%m-%d %H:%M}", c["author"] or "", c["tier"] or "",
-                      f"{c['hedge']:.1f}", c["text"])
+        table.add_row(f"{parse_time(c['created_at']):%m-%d %H:%M}", c["author"] or "",
+                      c["tier"] or "", f"{c['hedge']:.1f}", c["text"])
     out.print(table)
 
 

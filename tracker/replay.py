@@ -123,6 +123,11 @@ async def replay(
     """Replay numbered post records; see the module docstring. ``channels`` replaces the
     configured channels (tests); they are used only with ``deliver``."""
     report = ReplayReport()
+    if db is not None and db.exists() and db.stat().st_size > 0:
+        raise InputError(
+            f"{db} exists: a replay needs a fresh database (its posts would all be "
+            "duplicates); remove it or give another --db"
+        )
     incidents = _incidents(settings, incident)
     report.incidents = [i.id for i in incidents]
     posts: list[Post] = []

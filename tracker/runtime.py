@@ -373,7 +373,8 @@ class Runtime:
             hits.append(
                 QueryHit(
                     claim_id=row.claim_id, post_id=row.post_id, source=row.source,
-                    score=score, similarity=cosine, text=row.text, author=row.author, created_at=row.created_at,
+                    score=score, similarity=cosine, text=row.text, author=row.author,
+                    created_at=row.created_at,
                     same_text=counts.get(row.text_hash, 1) - 1,
                     narratives=tuple(memberships.get(claim_id, ())),
                 )
