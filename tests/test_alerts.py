@@ -356,3 +356,29 @@ def test_eval_replay_scores_alerts_against_thread_labels(
     assert run_cli(["eval", "replay", str(path), "--config", str(config)]) == 0
     table = capsys.readouterr().out
     assert "non-rumour" in table and "precision 100.0%, recall 50.0%" in table
+
+
+def test_plot_draws_the_incident_and_a_narrative_from_a_kept_replay(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path, INCIDENT)
+    db = tmp_path / "replay.db"
+    events = replay_events(config, write_posts(tmp_path, nushki_posts()), capsys, "--db", str(db))
+    chart = tmp_path / "nushki.png"
+    assert run_cli(["plot", "nushki", "-o", str(chart), "--db", str(db),
+                    "--config", str(config)]) == 0
+    head = chart.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    assert width >= 1000 and height >= 600
+    assert chart.stat().st_size > 30_000  # lines, markers and legend, not an empty frame
+    # the replay's database answers like any other once configured
+    config.write_text(config.read_text().replace(str(tmp_path / "claimwatch.db"), str(db)))
+    one = tmp_path / "one.png"
+    assert run_cli(["narrative", "show", str(events[0]["narrative_id"]), "--plot", str(one),
+                    "--config", str(config)]) == 0
+    assert one.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capsys.readouterr()
+    assert run_cli(["plot", "nowhere", "-o", str(chart), "--db", str(db),
+                    "--config", str(config)]) == 1
+    assert "no incident 'nowhere'" in capsys.readouterr().err

@@ -449,9 +449,25 @@ def narrative_show(
     narrative_id: Annotated[int, typer.Argument(metavar="ID")],
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option("--plot", help="Also draw its spread against the verified rate to a PNG."),
+    ] = None,
 ) -> None:
     """One narrative: its claims, first post, tier counts and activity per 10 minutes."""
     settings = _settings(config)
+    if plot is not None:
+        from tracker.plot import chart_narrative
+        from tracker.store import Store
+
+        store = Store(settings.db_path)
+        try:
+            live = store.resolve_narrative(narrative_id) or narrative_id
+            window = settings.rules[0].window_minutes if settings.rules else 15.0
+            chart_narrative(store, live, plot, window_minutes=window)
+        finally:
+            store.close()
+        err.print(f"wrote {plot}", markup=False)
     shown = daemon_get(settings, f"/v1/narratives/{narrative_id}")
     if shown is None:
         with Runtime(settings) as runtime:
