@@ -65,6 +65,16 @@ class IndexSettings(_Section):
         description="Folder holding the FAISS index files "
         "(derived data, rebuilt from the database).",
     )
+    kind: Literal["auto", "flat", "ivf", "hnsw"] = Field(
+        "auto",
+        description="flat (exact), ivf (trained clusters, removable), hnsw (graph, cannot "
+        "remove vectors), or auto: flat while small, ivf past `ivf_from` vectors.",
+    )
+    ivf_from: int = Field(
+        100_000, ge=1000, description="auto: move from flat to ivf past this many vectors."
+    )
+    nprobe: int = Field(128, ge=1, le=65536, description="ivf: clusters searched per query.")
+    ef_search: int = Field(64, ge=1, le=4096, description="hnsw: search breadth per query.")
 
 
 class EmbeddingSettings(_Section):
@@ -84,6 +94,14 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(32, ge=1, le=4096, description="Sentences per encode batch.")
     threads: int = Field(
         0, ge=0, le=256, description="Torch threads for encoding; 0 means one per core."
+    )
+    backend: Literal["torch", "onnx", "openvino"] = Field(
+        "torch",
+        description="Inference engine; a backend that is missing falls back to torch fp32.",
+    )
+    precision: Literal["fp32", "bf16", "int8"] = Field(
+        "fp32",
+        description="Numeric precision; one the CPU or backend cannot run falls back to fp32.",
     )
 
 
