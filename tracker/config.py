@@ -96,7 +96,7 @@ class EmbeddingSettings(_Section):
         0, ge=0, le=256, description="Torch threads for encoding; 0 means one per core."
     )
     backend: Literal["torch", "onnx", "openvino"] = Field(
-        "torch",
+        "openvino",
         description="Inference engine; a backend that is missing falls back to torch fp32.",
     )
     precision: Literal["fp32", "bf16", "int8"] = Field(
