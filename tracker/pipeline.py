@@ -111,6 +111,19 @@ def _new_claim(claim: ExtractedClaim) -> NewClaim:
     )
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A batch ready to commit: outcomes so far, where the fresh posts were, their rows
+    with claims, cached and new vectors by text hash, and how many texts were embedded."""
+
+    outcomes: list[Outcome]
+    fresh_at: list[int]
+    new_posts: list[NewPost]
+    cached: dict[str, np.ndarray]
+    new_vectors: dict[str, np.ndarray]
+    embedded: int
+
+
 class Pipeline:
     """Runs batches of posts through claims, embedding, the store and the index.
 
@@ -165,6 +178,14 @@ class Pipeline:
     async def add_posts(self, posts: Sequence[Post]) -> BatchResult:
         """Store a batch of posts; a post whose (source, id) is stored already, or that
         appears twice in the batch, is a duplicate and changes nothing."""
+        prepared = await self._prepare(posts)
+        if isinstance(prepared, BatchResult):
+            return prepared
+        return await self._commit(prepared)
+
+    async def _prepare(self, posts: Sequence[Post]) -> _Prepared | BatchResult:
+        """Dedupe against the store, read claims, embed what is not cached: everything
+        before the first write (a BatchResult when every post is a duplicate)."""
         model = self.embedder.name
         existing = await self._db(self.store.existing_keys, [(p.source, p.id) for p in posts])
         seen: set[tuple[str, str]] = set()
@@ -189,15 +210,23 @@ class Pipeline:
         if missing:
             encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
             new_vectors = dict(zip(missing, encoded, strict=True))
+        return _Prepared(outcomes, fresh_at, new_posts, cached, new_vectors, len(missing))
 
-        inserted, stored = await self._db(self.store.add_posts, new_posts, model, new_vectors)
+    async def _commit(self, prep: _Prepared) -> BatchResult:
+        """Commit a prepared batch, add its vectors to the index, link and cluster it and
+        apply the rules."""
+        model = self.embedder.name
+        inserted, stored = await self._db(
+            self.store.add_posts, prep.new_posts, model, prep.new_vectors
+        )
+        outcomes = prep.outcomes
         rowids: list[int] = []
-        for position, rowid in zip(fresh_at, inserted, strict=True):
+        for position, rowid in zip(prep.fresh_at, inserted, strict=True):
             if rowid is not None:
                 outcomes[position] = Outcome.STORED
                 rowids.append(rowid)
         if stored:
-            vectors = {**cached, **new_vectors}
+            vectors = {**prep.cached, **prep.new_vectors}
             ids = np.fromiter((c.id for c in stored), dtype=np.int64, count=len(stored))
             matrix = np.vstack([vectors[c.text_hash] for c in stored])
             await self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
@@ -205,8 +234,8 @@ class Pipeline:
         return BatchResult(
             outcomes,
             claims=len(stored),
-            embedded=len(missing),
-            reused=max(0, len(stored) - len(missing)),
+            embedded=prep.embedded,
+            reused=max(0, len(stored) - prep.embedded),
             linked=processed.linked,
             narratives=processed.narratives,
             alerts=alerts,
@@ -264,27 +293,52 @@ class Pipeline:
         it are committed."""
         report = IngestReport()
         batch: list[Post] = []
-        async for line, item in items:
-            report.read += 1
-            if isinstance(item, PostError):
-                rejected = Rejected(line, str(item))
-                report.rejected += 1
-                report.rejects.append(rejected)
-                if on_reject is not None:
-                    on_reject(rejected)
-                if stop_on_reject:
-                    break
-                continue
-            batch.append(item)
-            if len(batch) >= batch_size:
-                report.add(await self.add_posts(batch))
-                batch = []
+        # Batch N is committed and clustered on the writer thread while batch N+1 is read
+        # and embedded on the model thread: the model never waits for the database.
+        pending: asyncio.Task[BatchResult] | None = None
+
+        async def settle() -> None:
+            nonlocal pending
+            if pending is not None:
+                report.add(await pending)
+                pending = None
                 if on_batch is not None:
                     on_batch(report)
-        if batch:
-            report.add(await self.add_posts(batch))
-            if on_batch is not None:
-                on_batch(report)
+
+        async def push(posts: list[Post]) -> None:
+            nonlocal pending
+            prepared = await self._prepare(posts)
+            await settle()
+            if isinstance(prepared, BatchResult):
+                report.add(prepared)
+                if on_batch is not None:
+                    on_batch(report)
+                return
+            pending = asyncio.ensure_future(self._commit(prepared))
+            await asyncio.sleep(0)  # let it queue its write before the next batch's reads
+
+        try:
+            async for line, item in items:
+                report.read += 1
+                if isinstance(item, PostError):
+                    rejected = Rejected(line, str(item))
+                    report.rejected += 1
+                    report.rejects.append(rejected)
+                    if on_reject is not None:
+                        on_reject(rejected)
+                    if stop_on_reject:
+                        break
+                    continue
+                batch.append(item)
+                if len(batch) >= batch_size:
+                    await push(batch)
+                    batch = []
+            if batch:
+                await push(batch)
+            await settle()
+        finally:
+            if pending is not None:
+                await asyncio.gather(pending, return_exceptions=True)
         if report.stored:
             await self.consolidate()
         return report

@@ -25,6 +25,7 @@ order it gives the same events, however they were batched.
 from __future__ import annotations
 
 import uuid
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -171,7 +172,7 @@ class AlertMonitor:
         self.new_id = new_id
         self.relays_verified = relays_verified or (lambda text: False)
         self.clock: datetime | None = None  # the latest event time evaluated
-        self._verified: dict[tuple[str, datetime, float], int] = {}
+        self._verified_times: dict[str, list[float]] = {}  # incident -> sorted epoch s
         self._findings: dict[str, list[Finding]] = {}
 
     def evaluate(
@@ -195,7 +196,7 @@ class AlertMonitor:
                 out.extend(self._at(nid, at))
             out.extend(self._ticks(tick, latest))
         self.clock = max(latest, self.clock) if self.clock else latest
-        self._verified.clear()
+        self._verified_times.clear()
         self._findings.clear()
         return out
 
@@ -205,7 +206,7 @@ class AlertMonitor:
             with self.store.transaction():
                 return self._tick(at)
         finally:
-            self._verified.clear()
+            self._verified_times.clear()
             self._findings.clear()
 
     def _ticks(self, tick: datetime, until: datetime) -> list[Alert]:
@@ -275,10 +276,13 @@ class AlertMonitor:
             Sample(p.at, p.author, p.followers, p.verified or self.relays_verified(p.text))
             for p in self.store.window_posts(nid, start, end)
         ]
-        key = (incident_id, at, rule.window_minutes)
-        if key not in self._verified:
-            self._verified[key] = self.store.verified_count(incident_id, start, end)
-        return measure(rule, narrative_rate(samples, at, rule.window_minutes), self._verified[key])
+        if incident_id not in self._verified_times:  # once per evaluation, then bisect
+            self._verified_times[incident_id] = [
+                t.timestamp() for t in self.store.verified_times(incident_id)
+            ]
+        times = self._verified_times[incident_id]
+        verified = bisect_right(times, end.timestamp()) - bisect_right(times, start.timestamp())
+        return measure(rule, narrative_rate(samples, at, rule.window_minutes), verified)
 
     def _alert(
         self, rule: Rule, nid: int, at: datetime, m: Measure, event: AlertEvent,
