@@ -30,7 +30,7 @@ from tracker.rules import AlertMonitor
 from tracker.store import NewClaim, NewPost, Store
 from tracker.tiers import TierResolver
 
-__all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected"]
+__all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected", "reject"]
 
 T = TypeVar("T")
 
@@ -69,7 +69,6 @@ class IngestReport:
     read: int = 0
     stored: int = 0
     duplicates: int = 0
-    rejected: int = 0
     claims: int = 0
     embedded: int = 0
     reused: int = 0
@@ -77,6 +76,10 @@ class IngestReport:
     narratives: int = 0
     alerts: int = 0
     rejects: list[Rejected] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
 
     def add(self, batch: BatchResult) -> None:
         self.stored += batch.outcomes.count(Outcome.STORED)
@@ -102,6 +105,17 @@ class IngestReport:
             "alerts": self.alerts,
             "rejected_lines": [{"line": r.line, "reason": r.reason} for r in self.rejects],
         }
+
+
+def reject(
+    line: int, error: PostError, rejects: list[Rejected],
+    on_reject: Callable[[Rejected], None] | None,
+) -> None:
+    """Record a rejected record and tell ``on_reject``: ingest and replay share this."""
+    rejected = Rejected(line, str(error))
+    rejects.append(rejected)
+    if on_reject is not None:
+        on_reject(rejected)
 
 
 def _new_claim(claim: ExtractedClaim) -> NewClaim:
@@ -321,11 +335,7 @@ class Pipeline:
             async for line, item in items:
                 report.read += 1
                 if isinstance(item, PostError):
-                    rejected = Rejected(line, str(item))
-                    report.rejected += 1
-                    report.rejects.append(rejected)
-                    if on_reject is not None:
-                        on_reject(rejected)
+                    reject(line, item, report.rejects, on_reject)
                     if stop_on_reject:
                         break
                     continue

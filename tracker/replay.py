@@ -25,7 +25,7 @@ from tracker.embed import Embedder
 from tracker.errors import InputError, PostError
 from tracker.incidents import incident_from_settings
 from tracker.models import Alert, AlertEvent, Incident, Post
-from tracker.pipeline import Rejected
+from tracker.pipeline import Rejected, reject
 from tracker.runtime import Runtime
 from tracker.store import Store
 
@@ -48,7 +48,6 @@ class ReplayReport:
 
     read: int = 0
     stored: int = 0
-    rejected: int = 0
     rejects: list[Rejected] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     incidents: list[str] = field(default_factory=list)
@@ -56,9 +55,14 @@ class ReplayReport:
     last_post: datetime | None = None
     delivered: dict[str, int] = field(default_factory=dict)
     database: str | None = None
+
     # alert id -> (source, id) of the posts its narrative held when it was raised or
     # escalated (kept when asked, for scoring against labels)
     members: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
 
 
 def event_batches(
@@ -134,11 +138,7 @@ async def replay(
     async for line, item in records:
         report.read += 1
         if isinstance(item, PostError):
-            rejected = Rejected(line, str(item))
-            report.rejected += 1
-            report.rejects.append(rejected)
-            if on_reject is not None:
-                on_reject(rejected)
+            reject(line, item, report.rejects, on_reject)
             continue
         posts.append(item)
     posts.sort(key=lambda p: (p.created_at, p.source, p.id))

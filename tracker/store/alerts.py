@@ -64,17 +64,6 @@ class AlertTables(Tables):
             for r in rows
         ]
 
-    def verified_count(self, incident_id: str, start: datetime, end: datetime) -> int:
-        """Official and verified posts linked to an incident with ``start < created_at <=
-        end``."""
-        row = self._one(
-            "SELECT count(*) FROM post_incidents pi JOIN posts p ON p.id = pi.post_id "
-            f"WHERE pi.incident_id = ? AND p.tier IN {_VERIFIED} "
-            "AND p.created_at > ? AND p.created_at <= ?",
-            (incident_id, ts(start), ts(end)),
-        )
-        return int(row[0])
-
     def verified_times(self, incident_id: str) -> list[datetime]:
         """Times of the official and verified posts linked to an incident, in order."""
         rows = self._all(
