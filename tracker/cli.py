@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.exceptions import TyperException
 
 from tracker.cli_alerts import alerts_app, replay
+from tracker.cli_common import ConfigOpt, JsonOpt, err, open_post_file, out, print_reject
 from tracker.cli_eval import eval_app
 from tracker.cli_plot import plot
 from tracker.cli_run import run as run_command
@@ -30,10 +30,9 @@ from tracker.client import daemon_get
 from tracker.config import Settings, load_settings
 from tracker.errors import ClaimwatchError, PostError
 from tracker.models import ClaimKind, FindingStatus, Incident, Status
-from tracker.pipeline import IngestReport, Rejected
+from tracker.pipeline import IngestReport
 from tracker.records import parse_time
 from tracker.runtime import Runtime
-from tracker.sources.files import PostFile
 from tracker.views import (
     finding_json,
     incident_json,
@@ -69,15 +68,6 @@ app.command("plot")(plot)
 app.command("replay")(replay)
 app.command("run")(run_command)
 
-# Piped output is not squeezed into 80 columns: tables stay readable in files and pagers.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml if present)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
 
 def _settings(config: Path | None) -> Settings:
@@ -130,15 +120,8 @@ def ingest(
 ) -> None:
     """Store the posts of a file, extract their claims and index them."""
     settings = _settings(config)
-    if fmt not in (None, "jsonl", "csv"):
-        raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
-    post_file = PostFile(file, fmt)  # type: ignore[arg-type]
-    post_file.open()
-
-    def on_reject(rejected: Rejected) -> None:
-        if not json_out:
-            err.print(f"line {rejected.line}: rejected: {rejected.reason}", markup=False)
-
+    post_file = open_post_file(file, fmt)
+    on_reject = print_reject(json_out)
     size = post_file.size
     with Runtime(settings) as runtime, _progress(f"ingest {file}", size) as tick:
         pipeline = runtime.pipeline()

@@ -6,34 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from tracker.cli_common import ConfigOpt, JsonOpt, err, open_post_file, out, print_reject
 from tracker.config import Settings, load_settings
 from tracker.errors import ConfigError, DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Provenance, Status
-from tracker.pipeline import Rejected
 from tracker.replay import replay as run_replay
 from tracker.runtime import Runtime
-from tracker.sources.files import PostFile
 from tracker.views import alert_json, iso
 
 __all__ = ["alerts_app", "replay"]
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml if present)."),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 IncidentOpt = Annotated[str | None, typer.Option(help="Only this incident.")]
 
 alerts_app = typer.Typer(
@@ -83,14 +72,8 @@ def replay(
     """Run a post file through the whole pipeline in event-time order and show the alert
     events the rules raise; nothing is delivered without --deliver."""
     settings = load_settings(config)
-    if fmt not in (None, "jsonl", "csv"):
-        raise typer.BadParameter("must be jsonl or csv", param_hint="--format")
-    post_file = PostFile(file, fmt)  # type: ignore[arg-type]
-    post_file.open()
-
-    def on_reject(rejected: Rejected) -> None:
-        if not json_out:
-            err.print(f"line {rejected.line}: rejected: {rejected.reason}", markup=False)
+    post_file = open_post_file(file, fmt)
+    on_reject = print_reject(json_out)
 
     def on_alert(alert: Alert) -> None:
         if json_out:

@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from tracker.cli_common import ConfigOpt, out
 from tracker.config import load_settings
 from tracker.plot import chart_incident
 from tracker.store import Store
 
 __all__ = ["plot"]
 
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
 def plot(
     incident: Annotated[str, typer.Argument(help="The incident id.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="PNG file to write.")],
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml)."),
-    ] = None,
+    config: ConfigOpt = None,
     top: Annotated[int, typer.Option(min=1, max=10, help="Narratives drawn, largest first.")] = 6,
     hours: Annotated[
         float | None, typer.Option(min=0.1, help="Only this many hours after the start.")

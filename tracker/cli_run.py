@@ -9,20 +9,15 @@ from __future__ import annotations
 import enum
 import logging
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tracker.cli_common import ConfigOpt
 from tracker.config import load_settings
 
 __all__ = ["LogLevel", "run"]
 
-# The same option as tracker.cli's (defined here too: tracker.cli imports this module).
-ConfigOpt = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml if present)."),
-]
 
 
 class LogLevel(enum.StrEnum):
