@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tracker.cli_common import ConfigOpt, JsonOpt
 from tracker.config import load_settings
 from tracker.errors import InputError
 from tracker.evaluate import RetrievalReport, evaluate_retrieval, load_checkthat
@@ -111,15 +112,8 @@ def retrieval(
     method: Annotated[
         MethodChoice, typer.Option("--method", help="Ranking to measure; all by default.")
     ] = MethodChoice.all,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = (
-        False
-    ),
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Settings file (default ./claimwatch.toml if present)."
-        ),
-    ] = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Claim retrieval on CLEF 2020 CheckThat! Task 2: MAP@1, MAP@5, MAP@10, P@1.
 
@@ -166,15 +160,8 @@ def replay_eval(
     incident: Annotated[
         str | None, typer.Option(help="Replay under this incident only.")
     ] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = (
-        False
-    ),
-    config: Annotated[
-        Path | None,
-        typer.Option(
-            "--config", "-c", help="Settings file (default ./claimwatch.toml if present)."
-        ),
-    ] = None,
+    json_out: JsonOpt = False,
+    config: ConfigOpt = None,
 ) -> None:
     """Replay a labelled event and score its alerts against the threads' labels.
 

@@ -166,6 +166,8 @@ class Pipeline:
         self.engine = engine
         self.linker = linker
         self.monitor = monitor
+        # claims of texts embed_ahead read (a replay), by text hash: read once
+        self._read_ahead: dict[str, list[ExtractedClaim]] = {}
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
 
     async def _db(self, fn: Callable[..., T], *args: object) -> T:
@@ -183,6 +185,8 @@ class Pipeline:
                 claims: list[ExtractedClaim] = []
             elif digest in memo:
                 claims = memo[digest]
+            elif digest in self._read_ahead:  # read by embed_ahead: not read again
+                claims = memo[digest] = self._read_ahead[digest]
             else:
                 claims = memo[digest] = self.extractor.extract(post.text)
             post = replace(post, tier=self.tiers.tier_of(post))
@@ -261,8 +265,13 @@ class Pipeline:
         cached. Returns how many texts were embedded."""
         model = self.embedder.name
         texts: dict[str, str] = {}
-        for item in self._claims_of(p for p in posts if not p.is_repost):
-            texts.update((c.text_hash, c.text) for c in item.claims)
+        for post in posts:
+            if post.is_repost:
+                continue
+            digest = text_hash(post.text)
+            if digest not in self._read_ahead:
+                self._read_ahead[digest] = self.extractor.extract(post.text)
+            texts.update((text_hash(c.text), c.text) for c in self._read_ahead[digest])
         cached = await self._db(self.store.embeddings, model, list(texts))
         missing = [h for h in texts if h not in cached]
         for start in range(0, len(missing), chunk):
