@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from tracker.errors import DeliveryError
@@ -384,8 +383,3 @@ class Drainer:
             if time.monotonic() + wait > deadline:
                 return total
             await asyncio.sleep(max(wait, 0.01))
-
-
-def utc(ts: float) -> datetime:
-    """A stored wall time as an aware UTC datetime."""
-    return datetime.fromtimestamp(ts, UTC)
