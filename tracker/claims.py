@@ -41,7 +41,10 @@ class ExtractedClaim:
     only; ``candidate_actors`` are unknown capitalized names standing in an attribution
     phrase (sorted); ``hedge`` is 0.0 (assertive) to 1.0 (heavily hedged); ``negated``
     marks a denied or absent attribution ("no group has claimed", "TTP denied
-    involvement"); ``official_voice`` marks an official speaking ("police confirmed").
+    involvement"); ``official_voice`` marks an official speaking ("police confirmed");
+    ``authority`` names the authority the claim is stated on the word of ("police",
+    "CTD", "prosecutor"), None when it cites none (a newspaper or "friends say" is no
+    authority: citing one is a hedge).
     """
 
     text: str
@@ -51,6 +54,7 @@ class ExtractedClaim:
     hedge: float = 0.0
     negated: bool = False
     official_voice: bool = False
+    authority: str | None = None
 
 
 class ClaimExtractor(Protocol):

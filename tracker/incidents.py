@@ -20,7 +20,7 @@ from tracker.errors import ConfigError, InputError
 from tracker.models import Incident
 from tracker.records import parse_time
 
-__all__ = ["IncidentLinker", "incident_from_settings", "split_tags", "term_pattern"]
+__all__ = ["EVERY_POST", "IncidentLinker", "incident_from_settings", "split_tags", "term_pattern"]
 
 
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -32,10 +32,17 @@ def split_tags(text: str) -> str:
     return _HASHTAG.sub(lambda m: _CAMEL.sub(" ", m.group()), text)
 
 
+EVERY_POST = "*"  # the term that matches every post in the incident's window
+
+
 def term_pattern(terms: Iterable[str]) -> re.Pattern[str] | None:
-    """One regex matching any of ``terms`` (see module doc); None when there are none."""
+    """One regex matching any of ``terms`` (see module doc); None when there are none.
+    The term ``*`` matches every post (an incident whose posts were collected for it,
+    as in an evaluation data set)."""
     parts = []
     for term in terms:
+        if term.strip() == EVERY_POST:
+            return re.compile(r"(?s:.)?")
         words = re.findall(r"[^\W_]+", term.lstrip("#"))
         if words:
             parts.append(r"[\s\-_]*".join(re.escape(w) for w in words))

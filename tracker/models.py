@@ -24,6 +24,7 @@ __all__ = [
     "Post",
     "Provenance",
     "QueryHit",
+    "Stance",
     "Status",
     "Tier",
 ]
@@ -49,10 +50,20 @@ class ClaimKind(enum.StrEnum):
 class Status(enum.StrEnum):
     """Where a narrative stands against what authorities have established."""
 
-    SPECULATIVE = "speculative"  # first seen before any finding of its kind
+    REPORT = "report"  # a plain, unhedged event report: on no open question
+    SPECULATIVE = "speculative"  # on an open question, first seen before any finding on it
     UNCONFIRMED = "unconfirmed"  # findings of its kind exist, none decides it
     CONFIRMED = "confirmed"  # a finding agrees
     CONTRADICTED = "contradicted"  # a finding disagrees or rules it out
+
+
+class Stance(enum.StrEnum):
+    """What a reply does to the post it answers (RumourEval's four classes)."""
+
+    SUPPORT = "support"  # agrees, repeats, adds evidence
+    DENY = "deny"  # says it is false
+    QUERY = "query"  # asks for evidence or whether it is true
+    COMMENT = "comment"  # anything else
 
 
 class FindingStatus(enum.StrEnum):
