@@ -6,7 +6,8 @@ reads each: its kind (attribution, casualty, method, other), the actors it names
 hedged it is, whether it denies an attribution, whether it speaks in an official voice.
 It is pure text logic driven by a :class:`~tracker.lexicon.Lexicon` (word lists) and
 known :class:`~tracker.lexicon.Actor` s, both data from config, so another language needs
-no code. No model is involved.
+no code. No model is involved; :mod:`tracker.reader` is the second reader, by nearness to
+example sentences, that refines what this one leaves as ``other``.
 """
 
 from __future__ import annotations
@@ -193,6 +194,13 @@ class _WordList:
     def search(self, low: str, text: str) -> bool:
         return self.folded.search(low) is not None or self.cased.search(text) is not None
 
+    def spans(self, low: str, text: str) -> list[tuple[int, int]]:
+        """Every match, (start, end), left to right."""
+        spans = [m.span() for m in self.folded.finditer(low)]
+        if self.cased is not _NEVER:
+            spans = sorted(spans + [m.span() for m in self.cased.finditer(text)])
+        return spans
+
     def starts(self, low: str, text: str) -> list[int]:
         """Where the list matches, left to right (matches overlapping earlier ones dropped)."""
         spans = [m.span() for m in self.folded.finditer(low)]
@@ -207,16 +215,30 @@ class _WordList:
         return out
 
 
-def _slot(i: int) -> str:
-    """An actor slot: a masked known actor (``\\x00<index>\\x00``) or a capitalized name."""
-    return rf"(?:(?:the|a|an)\s+)?(?:{_MASK}(?P<k{i}>\d+){_MASK}|(?P<n{i}>{_NAME}))"
+def _slot(i: int, identity: str) -> str:
+    """An actor slot: a masked known actor (``\\x00<index>\\x00``), an identity word (in
+    any case, not starting a longer capitalized name) or a capitalized name."""
+    return (
+        rf"(?:(?:the|a|an)\s+)?(?:{_MASK}(?P<k{i}>\d+){_MASK}"
+        rf"|(?P<w{i}>{identity})(?![\w-])(?!\s+(?-i:[{_UPPER}]))|(?P<n{i}>{_NAME}))"
+    )
+
+
+def _identity_pattern(words: Iterable[str]) -> str:
+    """Identity words as a pattern: each escaped, spaces loose, an optional plural "s"."""
+    alts = sorted(
+        (re.escape(w).replace(r"\ ", r"\s+") for w in dict.fromkeys(words) if w.strip()),
+        key=len,
+        reverse=True,
+    )
+    return "(?:" + "|".join(alts) + ")s?" if alts else "(?!)"
 
 
 def _slotted(
-    patterns: tuple[str, ...],
-) -> tuple[re.Pattern[str], tuple[tuple[str, str], ...]]:
+    patterns: tuple[str, ...], identity: str = "(?!)"
+) -> tuple[re.Pattern[str], tuple[tuple[str, str, str], ...]]:
     """All attribution patterns as one regex, and the names of their slot groups (known
-    actor, capitalized name).
+    actor, identity word, capitalized name).
 
     Patterns that open with the slot share one slot (``SLOT(?:rest|rest|...)``): one
     attempt at a name per position instead of one per pattern, a third of the cost."""
@@ -224,12 +246,52 @@ def _slotted(
     others = [p for p in patterns if not p.startswith(ACTOR_SLOT)]
     branches: list[str] = []
     if leading:
-        branches.append(_slot(0) + "(?:" + "|".join(leading) + ")")
-    branches += [p.replace(ACTOR_SLOT, _slot(i)) for i, p in enumerate(others, start=1)]
+        branches.append(_slot(0, identity) + "(?:" + "|".join(leading) + ")")
+    branches += [
+        p.replace(ACTOR_SLOT, _slot(i, identity)) for i, p in enumerate(others, start=1)
+    ]
     if not branches:
         return _NEVER, ()
-    names = tuple((f"k{i}", f"n{i}") for i in range(len(others) + 1) if i or leading)
+    names = tuple((f"k{i}", f"w{i}", f"n{i}") for i in range(len(others) + 1) if i or leading)
     return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.I), names
+
+
+_NEAR = 60
+"""How far (characters) from a responsibility cue a name may stand to be its actor."""
+_PLACE_PREPOSITIONS = frozenset({"in", "from", "near", "across", "outside", "inside", "over", "on"})
+
+
+def _authority_pattern(authorities: Iterable[str], verbs: Iterable[str]) -> re.Pattern[str]:
+    """One pattern, run on the lower-cased sentence, for an authority speaking ("police
+    confirmed", group ``a``), cited ("according to police", ``b``) or heading the sentence
+    ("Police: ...", ``c``)."""
+    names = sorted((_lower_pattern(a) for a in dict.fromkeys(authorities)), key=len, reverse=True)
+    acts = [_lower_pattern(v) for v in dict.fromkeys(verbs)]
+    if not names:
+        return _NEVER
+    auth = "(?:" + "|".join(names) + ")"
+    act = "(?:" + "|".join(acts) + ")" if acts else "(?!)"
+    between = r"(?:\s+(?!sources?\b)[\w'’.-]+){0,3}?"
+    try:
+        return re.compile(
+            rf"(?<!\w)(?P<a>{auth}){between}\s+{act}(?!\w)"
+            rf"|(?<!\w)(?:according\s+to|confirmed\s+by|said\s+by|per|citing)\s+(?:the\s+)?"
+            rf"(?:[\w'’-]+\s+){{0,2}}?(?P<b>{auth})(?!\w)(?!\s+sources?\b)"
+            rf"|^(?:[\w'’-]+\s+){{0,2}}?(?P<c>{auth})\s*:"
+        )
+    except re.error as exc:
+        raise ConfigError(f"claims.lexicon: authority patterns do not compile: {exc}") from exc
+
+
+def _authority_name(raw: str) -> str:
+    """An authority as claims report it: lower-case, single-spaced, "the" and "public"
+    dropped, a plural in -ors made singular ("prosecutors" -> "prosecutor")."""
+    words = raw.split()
+    while words and words[0] in ("the", "public"):
+        words.pop(0)
+    if words and words[-1].endswith("ors"):
+        words[-1] = words[-1][:-1]
+    return " ".join(words)
 
 
 def _tokens(text: str) -> tuple[str, ...]:
@@ -249,13 +311,23 @@ class ClaimAnalyzer:
       attribution pattern's ``{actor}`` slot, trimmed of stop words.
     - *hedge*: ``hedge_step`` per hedge found (a question counts one), capped at 1.0.
     - *negated*: a negation not undone by a reverser ("have not ruled out").
-    - *official_voice*: an official-voice pattern ("police confirmed", "CTD said").
-    - *check-worthy*: kept when it has a kind other than ``other``, an official voice, a
-      known actor or a digit; otherwise dropped when it is chatter ("praying for the
-      victims"); otherwise kept when hedged or naming something (a capitalized word past
-      the first, a hashtag). In doubt it keeps: clustering tolerates noise.
+      A responsibility cue with no slot filled takes a capitalized name within a few
+      words of it ("Everyone knows Jundallah did this"); identities of the perpetrator
+      are attributions ("a convert to Islam" -> "Islam", "the shooter was a jihadist" ->
+      "Jihadist").
+    - *authority*: the authority the claim is stated on the word of, lower-case: speaking
+      ("police confirm", "French President says" -> "president"), cited ("according to
+      police") or heading it ("CTD: ..." -> "ctd"); None for a newspaper, friends, a
+      website (those are hedges).
+    - *official_voice*: an authority, or an official-voice pattern ("police confirmed",
+      "CTD said", "in a statement").
+    - *check-worthy*: kept when it is an attribution or official; otherwise dropped when
+      it is chatter ("praying for the victims", "RIP to the 150", an insult); otherwise
+      kept when it has another kind, a known actor or a digit, or is hedged or names
+      something (a capitalized word past the first, a hashtag). In doubt it keeps:
+      clustering tolerates noise.
 
-    All patterns are compiled once, here: a tweet-length post takes about 0.1 ms. Raises
+    All patterns are compiled once, here: a tweet-length post takes about 0.14 ms. Raises
     :class:`ConfigError` when a lexicon pattern does not compile or two actors share an
     alias.
     """
@@ -270,10 +342,11 @@ class ClaimAnalyzer:
         self.lexicon = lexicon
         self.actors = tuple(actors)
         self.min_words = min_words
+        identity = _identity_pattern(lexicon.identity_words)
         try:
             self._slots = (
-                _slotted(lexicon.attribution_active),
-                _slotted(lexicon.attribution_passive),
+                _slotted(lexicon.attribution_active, identity),
+                _slotted(lexicon.attribution_passive, identity),
             )
         except re.error as exc:  # a valid fragment can still clash with the slot it gets
             raise ConfigError(
@@ -288,11 +361,17 @@ class ClaimAnalyzer:
         self._casualty = _WordList(lexicon.casualty_cues)
         self._method = _WordList(lexicon.method_cues)
         self._chatter = _WordList(lexicon.chatter)
+        self._authority = _authority_pattern(lexicon.authorities, lexicon.authority_verbs)
+        self._name = re.compile(rf"(?<![\w@]){_NAME}")
+        self._sources = frozenset(w.casefold() for w in lexicon.source_nouns)
         self._questions = lexicon.question_marks
         self._stop = frozenset(w.casefold() for w in lexicon.stop_names)
         self._titles = frozenset(w.casefold() for w in lexicon.person_titles)
         self._events = frozenset(w.casefold() for w in lexicon.event_nouns)
         self._generic = self._stop | {w.casefold() for w in lexicon.generic_names}
+        self._identity_words = frozenset(
+            " ".join(w.casefold().split()) for w in lexicon.identity_words
+        )
         # Aliases as token sequences, indexed by their first token: "Tehrik-i-Taliban
         # Pakistan" is ("tehrik", "i", "taliban", "pakistan") and matches whatever
         # separates those words. Longest alias first, so it wins over its prefixes.
@@ -411,9 +490,12 @@ class ClaimAnalyzer:
         low = _lower(probe)
         for pattern, groups in self._slots:
             for m in pattern.finditer(masked):
-                for known, group in groups:
+                for known, word, group in groups:
                     if m.group(known) is not None:
                         slotted = True
+                    identity = m.group(word)
+                    if identity is not None:
+                        candidates.add(self._identity(identity))
                     raw = m.group(group)
                     if raw is not None and not shouting:
                         start, end = m.span(group)
@@ -431,9 +513,15 @@ class ClaimAnalyzer:
         )
         hedges = len(self._hedges.starts(low, probe))
         question = any(q in probe for q in self._questions)
-        official = self._official.search(low, probe)
+        authority = self._authority_of(low)
+        official = authority is not None or self._official.search(low, probe)
 
-        if slotted or negated or self._cues.search(low, probe):
+        cues = self._cues.spans(low, probe) if not slotted else []
+        if cues and not mentions and not shouting:
+            # A responsibility cue with no slot filled: a name near it may be the actor
+            # ("Everyone knows Jundallah did this", "fingers point at Jundallah").
+            candidates |= self._near_cue(masked, cues)
+        if slotted or negated or cues:
             kind = ClaimKind.ATTRIBUTION
         elif self._casualty.search(low, probe):
             kind = ClaimKind.CASUALTY
@@ -450,19 +538,62 @@ class ClaimAnalyzer:
             hedge=min(1.0, (hedges + question) * self.lexicon.hedge_step),
             negated=negated,
             official_voice=official,
+            authority=authority,
         )
-        # Check-worthy: a strong signal keeps it; otherwise chatter ("praying for the
-        # victims") drops it; otherwise a hedge or a name keeps it.
-        if (
-            kind is not ClaimKind.OTHER
-            or official
-            or mentions
-            or _DIGIT.search(probe) is not None
-        ):
+        # Check-worthy: an attribution or an official's word keeps it; otherwise chatter
+        # ("praying for the victims", "RIP", an insult) drops it, whatever numbers it
+        # repeats; otherwise another kind, a known actor or a digit keeps it; otherwise a
+        # hedge or a name does.
+        if attribution or official:
             return claim, True
         if self._chatter.search(low, probe):
             return claim, False
+        if kind is not ClaimKind.OTHER or mentions or _DIGIT.search(probe) is not None:
+            return claim, True
         return claim, hedges > 0 or self._has_name(probe, shouting)
+
+    def _authority_of(self, low: str) -> str | None:
+        """The authority the (lower-cased) sentence is stated on the word of, if any."""
+        m = self._authority.search(low)
+        if m is None:
+            return None
+        raw = m.group("a") or m.group("b") or m.group("c") or ""
+        return _authority_name(raw)
+
+    def _identity(self, word: str) -> str:
+        """An identity word from a slot, as a candidate: "jihadists" -> "Jihadist"."""
+        word = " ".join(word.split())
+        folded = word.casefold()
+        if folded.endswith("s") and folded[:-1] in self._identity_words:
+            word = word[:-1]
+        return word[0].upper() + word[1:].lower()
+
+    def _near_cue(self, masked: str, cues: list[tuple[int, int]]) -> set[str]:
+        """Capitalized names within a few words of a responsibility cue that can be actors:
+        not a person, event, source or place, not a headline label ("Paris:")."""
+        out: set[str] = set()
+        for m in self._name.finditer(masked):
+            start, end = m.span()
+            near = any(
+                (cs - _NEAR <= end <= cs) or (ce <= start <= ce + _NEAR) or (cs <= start < ce)
+                for cs, ce in cues
+            )
+            if not near:
+                continue
+            after = masked[end : end + 40]
+            if after[:1] == ":" or (start == 0 and not any(0 <= cs - end <= 25 for cs, _ in cues)):
+                continue
+            following = _FIRST_WORD.match(after)
+            if following is not None and following.group(1).casefold() in self._sources:
+                continue
+            before = masked[max(0, start - 40) : start]
+            previous = _LAST_WORD.search(before)
+            if previous is not None and previous.group(1).casefold() in _PLACE_PREPOSITIONS:
+                continue
+            name = self._candidate(m.group(), before, after)
+            if name is not None and name.casefold() not in self._sources:
+                out.add(name)
+        return out
 
     def _candidate(self, raw: str, before: str, after: str) -> str | None:
         """A name from an attribution slot, trimmed of stop words, if it can be an actor:
@@ -482,6 +613,8 @@ class ClaimAnalyzer:
         while words and words[-1].casefold() in self._stop:
             words.pop()
         if not words or all(w.casefold() in self._generic for w in words):
+            return None
+        if len(words) == 1 and words[0].casefold() in self._titles:
             return None
         name = " ".join(words)
         return name if name[0].isupper() else None

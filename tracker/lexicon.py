@@ -51,6 +51,7 @@ __all__ = [
     "ACTOR_SLOT",
     "DEFAULT_ACTORS",
     "DEFAULT_LEXICON",
+    "EXAMPLE_FIELDS",
     "WORD_FIELDS",
     "Actor",
     "Lexicon",
@@ -61,9 +62,21 @@ ACTOR_SLOT = "{actor}"
 """Where the responsible party's name stands in an attribution pattern."""
 
 WORD_FIELDS = frozenset(
-    {"question_marks", "stop_names", "person_titles", "event_nouns", "generic_names"}
+    {
+        "question_marks", "stop_names", "person_titles", "event_nouns", "generic_names",
+        "source_nouns", "identity_words",
+    }
 )
 """Lexicon fields holding plain words (or marks), not patterns."""
+
+EXAMPLE_FIELDS = frozenset(
+    {
+        "attribution_examples", "casualty_examples", "method_examples", "deny_examples",
+        "query_examples", "support_examples", "comment_examples",
+    }
+)
+"""Lexicon fields holding example sentences (plain text, not patterns), labelled by the
+field's name: the example reader (:mod:`tracker.reader`) reads by nearness to them."""
 
 # Shared pieces of the default English patterns.
 _INCIDENT = (
@@ -83,6 +96,11 @@ _FILLER = (
 _MILITANTS = (
     r"(?:militants?|terrorists?|fighters?|insurgents?|operatives?|suicide\s+bombers?|bombers?"
     r"|gunmen|attackers?|hit\s*men|proxies|proxy|agents?|sleeper\s+cells?|khwarij|khawarij)"
+)
+# Who did it, in words for the perpetrator.
+_PERPETRATOR = (
+    r"(?:gunm[ae]n|shooters?|attackers?|assailants?|bombers?|killers?|perpetrators?|suspects?"
+    r"|hostage[\s-]?takers?|terrorists?|culprits?|hijackers?|co-?pilot|pilot)"
 )
 # What militants do when the sentence names them as the ones who did it.
 _STRUCK = (
@@ -109,7 +127,18 @@ class Lexicon:
     Words: ``question_marks`` (a sentence holding one counts one hedge), ``stop_names``
     (trimmed off a name in an actor slot), ``person_titles`` (a name after one is a
     person), ``event_nouns`` (a name before one is an event), ``generic_names`` (a name
-    made only of these and stop names is no actor).
+    made only of these and stop names is no actor), ``source_nouns`` (a name before one is
+    a source or place, for names found away from an attribution slot), ``identity_words``
+    (identities an attribution slot takes in lower case too: "a jihadist").
+
+    Authority: ``authorities`` (who a claim can be on the word of) and ``authority_verbs``
+    (what they do: "confirmed", "said"); see ``authorities``.
+
+    Stance of a reply (patterns): ``deny_cues``, ``query_cues``, ``support_cues``.
+
+    Examples (:data:`EXAMPLE_FIELDS`, plain sentences, not patterns): ``*_examples``,
+    labelled by the field name's first word, for the example reader (claim kinds:
+    attribution, casualty, method; stance: deny, query, support, comment).
     """
 
     attribution_active: tuple[str, ...] = (
@@ -131,6 +160,15 @@ class Lexicon:
         r"{actor}\s+(?:say|says|said|claim|claims|claimed|admit|admits|admitted)\s+(?:that\s+)?"
         r"(?:its|their)\s+\w+\s+(?:had\s+|have\s+|has\s+)?(?:carried\s+out|conducted"
         r"|attacked|struck|bombed|targeted)",
+        # Who the perpetrator is: "Muslim convert", "X identified as the attacker", "ISIS
+        # is lauding him", "Everyone knows X did this".
+        r"{actor}\s+converts?",
+        r"{actor}\s+(?:(?:has|have|had)\s+been\s+|was\s+|were\s+|is\s+|are\s+)?(?:named|identified)"
+        rf"\s+as\s+(?:the\s+|an?\s+|one\s+of\s+the\s+)?(?:[\w-]+\s+)?{_PERPETRATOR}",
+        r"{actor}\s+(?:is\s+|are\s+|has\s+been\s+|have\s+been\s+)?(?:lauding|lauded|praising"
+        r"|praised|hailing|hailed|celebrating|celebrated|glorifying|glorified)\s+(?:him|her|them"
+        rf"|the\s+(?:attacks?|{_PERPETRATOR}))",
+        r"{actor}\s+(?:did|done|do)\s+(?:this|it|that)",
     )
     attribution_passive: tuple[str, ...] = (
         r"(?:carried\s+out|conducted|committed|perpetrated|executed|orchestrated|masterminded"
@@ -141,13 +179,32 @@ class Lexicon:
         r"\s+(?:claimed|owned|accepted)\s+by\s+{actor}",
         rf"behind\s+{_DET}(?:\s+\w+)?\s+{_INCIDENT}\s+{_BE}\s+{{actor}}",
         r"(?:blamed|blames|blame|blaming)\s+(?:on\s+)?{actor}",
-        r"(?:linked|tied|traced|connected)\s+(?:[^,;.]{1,40}?\s+)?(?:to|with)\s+{actor}",
+        r"(?:linked|links|link|tied|ties|traced|traces|connected|connects)"
+        r"\s+(?:[^,;.]{1,40}?\s+)?(?:to|with)\s+{actor}",
         r"(?:the\s+)?(?:work|handiwork|hand|doing)\s+of\s+{actor}",
         r"(?:suspected|suspects?|suspecting|accused|accuses|accusing)\s+{actor}",
         rf"suspected\s+{{actor}}\s+{_MILITANTS}",
         r"(?:attributed|attributes|attributing)\s+(?:[^,;.]{1,40}?\s+)?to\s+{actor}",
         r"(?:responsibility|credit)\s+(?:for\s+[^,;.]{1,60}?\s+)?(?:lies|rests)\s+with\s+{actor}",
         r"hallmarks?\s+of\s+{actor}",
+        r"(?:fingers?|blame)\s+(?:is\s+|are\s+)?(?:point|points|pointed|pointing)\s+(?:at|to)\s+{actor}",
+        # Who the perpetrator is, what they are affiliated with.
+        rf"{_PERPETRATOR}\s+(?:(?:has|have|had)\s+been\s+|was\s+|is\s+)?(?:named|identified)\s+as"
+        r"\s+{actor}",
+        r"(?:convert|converted|converts|conversion)\s+to\s+{actor}",
+        r"(?:hero|martyr|soldier|soldiers|member|members|supporter|supporters|sympathi[sz]ers?"
+        r"|followers?|fighters?|operatives?|agents?|affiliates?)\s+of\s+{actor}",
+        r"(?:pledged|pledging|pledges|swore|sworn)\s+(?:his\s+|her\s+|their\s+)?(?:allegiance"
+        r"|loyalty)\s+to\s+{actor}",
+        r"(?:hailed|praised|lauded|celebrated|glorified)\s+(?:[\w-]+\s+){0,3}?by\s+{actor}",
+        r"(?:inspired|radicali[sz]ed|recruited|trained|directed|sent|dispatched)\s+by\s+{actor}",
+        rf"{_PERPETRATOR}\s+(?:was|is|had\s+been|has\s+been)\s+(?:an?\s+|the\s+)?(?:(?:known|"
+        r"self-styled|self-proclaimed|radical|radicali[sz]ed|devout|suspected|committed"
+        r"|practicing|practising)\s+)?{actor}",
+        # Official findings: "preliminary findings show X was behind it".
+        r"(?:findings|investigation|inquiry|probe|evidence|investigators)\s+(?:\w+\s+)?(?:shows?"
+        r"|showed|shown|suggests?|suggested|indicates?|indicated|reveals?|revealed|points?\s+to"
+        r"|pointed\s+to|found|finds|confirms?|confirmed|establishe[sd])\s+(?:that\s+)?{actor}",
     )
     attribution_cues: tuple[str, ...] = (
         r"(?:claimed|claims|claim|claiming|owned|accepted|took|takes)\s+(?:the\s+)?"
@@ -182,6 +239,15 @@ class Lexicon:
         r"the\s+(?:work|handiwork)\s+of",
         r"attribut(?:ed|es|ing|ion)",
         r"culprits?",
+        r"did\s+(?:this|it|that)",
+        r"(?:fingers?|blame)\s+(?:is\s+|are\s+)?(?:point|points|pointed|pointing)",
+        r"point(?:s|ed|ing)?\s+(?:the\s+)?fingers?",
+        rf"{_BE}\s+(?:\w+\s+)?behind\s+(?:it|this|that|the)",
+        r"convert(?:ed|s)?\s+to\s+islam",
+        r"pledged\s+(?:allegiance|loyalty)",
+        rf"(?:identity|identities)\s+of\s+(?:the\s+)?{_PERPETRATOR}",
+        r"(?:preliminary\s+)?(?:findings|investigation|inquiry|probe)\s+(?:\w+\s+)?(?:links?|linked"
+        r"|ties|tied|traces|traced)",
     )
     negations: tuple[str, ...] = (
         r"no\s+(?:group|one|organi[sz]ation|outfit|faction|militant\s+group|party|body)"
@@ -255,6 +321,39 @@ class Lexicon:
         r"i\s+would\s+(?:think|guess|say)",
         r"seems?\s+(?:to|like)",
         r"appears?\s+to",
+        # Hedged reporting: "reports of a second gunman", "Report: ...", "believed to be".
+        r"(?<!confirm\s)(?<!confirms\s)(?<!confirmed\s)(?<!deny\s)(?<!denied\s)reports?\s+of",
+        r"reports?\s*:",
+        r"claims?\s*:",
+        r"unconfirmed",
+        r"unverified",
+        r"believed",
+        r"appears?",
+        r"appeared\s+to",
+        r"feared",
+        r"fears?\s+(?:of|that)",
+        r"(?-i:Could|Might)(?:\s+have)?",
+        r"possible",
+        r"presumably",
+        r"supposedly",
+        r"purportedly",
+        r"(?:are|is|were|was)\s+said\s+to",
+        r"(?:believes?|suspects?|thinks?|fears?)\s+(?:that\s+)?(?:the|he|she|it|they|a|an|this)\s",
+        # Claims by someone who is no authority: "a website claims", "friends say", "via @x".
+        r"(?:website|site|newspaper|paper|tabloid|magazine|report|reports|media|outlet|witness"
+        r"|witnesses|people|users?|someone|he|she|they|it|account|video|footage|group)\s+"
+        r"(?:claims?|claimed|claiming)(?!\s+(?:the\s+)?(?:responsibility|credit))",
+        r"claims?\s+(?:that|to\s+have|to\s+be)",
+        r"(?:newspaper|tabloid|website|web\s*site|magazine|daily|outlet|broadcaster|news\s+site"
+        r"|news\s+agency|tv|channel)(?:\s+[\w'’.-]+){0,3}?\s+(?:says?|said|reports?|reported"
+        r"|claims?|claimed|writes|wrote|quoted|quotes|cites|cited)",
+        r"according\s+to\s+(?:the\s+|a\s+|an\s+)?(?:[\w'’.-]+\s+){0,3}?(?:newspaper|tabloid|paper"
+        r"|website|site|magazine|daily|media|outlet|friends?|neighbou?rs?|relatives|family|witness"
+        r"|witnesses|eyewitness(?:es)?|reports?|sources?|tweets?|posts?|rumou?rs?)",
+        r"(?:friends?|neighbou?rs?|relatives|family\s+members?|family|witness|witnesses"
+        r"|eyewitness(?:es)?|classmates?|acquaintances?|locals|residents|colleagues|passengers?)"
+        r"\s+(?:say|says|said|told|claim|claims|claimed|described|recall|recalled)",
+        r"via\s+@\w+",
     )
     question_marks: tuple[str, ...] = ("?", "؟")
     """Plain strings, not patterns: a sentence containing one is a question, one hedge."""
@@ -277,6 +376,50 @@ class Lexicon:
         r"\s+release|spokes(?:person|man))",
         r"in\s+an?\s+(?:official\s+)?statement",
     )
+    authorities: tuple[str, ...] = (
+        r"police",
+        r"(?:public\s+)?prosecutors?",
+        r"prosecutor'?s\s+office",
+        r"CTD",
+        r"ISPR",
+        r"(?:interior|foreign|home|information|defen[cs]e|transport)\s+minist(?:ry|er)",
+        r"ministry",
+        r"(?:prime\s+)?minister",
+        r"president",
+        r"chief\s+minister",
+        r"officials",
+        r"authorities",
+        r"government",
+        r"military",
+        r"army",
+        r"spokes(?:person|man|woman)",
+        r"investigators",
+        r"(?:deputy\s+)?commissioner",
+        r"(?:DPO|SSP|DIG|IGP|FBI|DHS|BEA|NTSB|interpol|europol)",
+        r"inspector\s+general",
+        r"rescue\s*1122",
+        r"(?:rescue|hospital)\s+officials",
+        r"frontier\s+corps",
+        r"bomb\s+disposal\s+squad",
+        r"foreign\s+office",
+        r"mayor",
+        r"sheriff",
+        r"police\s+(?:commissioner|chief)",
+        r"coroner",
+    )
+    """Authorities a claim can be stated on the word of: the matched words, lower-cased,
+    become the claim's ``authority`` ("police", "interior ministry", "ctd"). One counts
+    when it speaks (``authority_verbs`` within a few words after it: "police confirm",
+    "French President says"), is cited ("according to police", "confirmed by the CTD")
+    or heads the sentence ("Police: ...", "CTD: ...")."""
+    authority_verbs: tuple[str, ...] = (
+        r"(?:has\s+|have\s+|had\s+)?(?:confirm|confirms|confirmed|confirming|say|says|said"
+        r"|stated|states|announce|announces|announced|told|tell|tells|added|clarified|declared"
+        r"|identified|identify|identifies|named|revealed|reveal|reveals|reported|maintained"
+        r"|informed|insist|insists|insisted|establish|established|found|verified|link|links"
+        r"|linked|blame|blamed|blames)",
+    )
+    """What an authority does when a claim is on its word (see ``authorities``)."""
     casualty_cues: tuple[str, ...] = (
         r"killed",
         r"killing",
@@ -361,6 +504,19 @@ class Lexicon:
         r"(?:lol|lmao|wtf|smh)",
         r"shame\s+on",
         r"sad\s+(?:day|news)",
+        r"(?:thoughts|prayers|sympathies|hearts?)\s+(?:\w+\s+){0,3}?(?:with|to)\s+(?:the|all|those"
+        r"|everyone|his|her|their|families|family|victims|loved)",
+        r"sympathies",
+        r"#?prayfor\w*",
+        r"#?jesuis\w*",
+        r"(?:i'm|i\s+am|we're|we\s+are|i\s+was|so|absolutely|truly|deeply|just|utterly|feeling)"
+        r"\s+(?:horrified|shocked|saddened|appalled|devastated|sickened|gutted|heartbroken"
+        r"|speechless|disgusted|numb|sad|sorry)",
+        r"(?:horrified|saddened|appalled|sickened|shocked)\s+(?:at|by|to\s+(?:hear|learn|see))",
+        r"(?:idiots?|morons?|stupid|scum|bastards?|pathetic|disgusting|disgrace(?:ful)?|shut\s+up"
+        r"|f+u+c+k\w*|wtf|stfu|clowns?|retard\w*|shameful|go\s+to\s+hell)",
+        r"god\s+bless",
+        r"(?:so\s+)?(?:sad|terrible|awful|tragic)\s*[.!]*$",
     )
     stop_names: tuple[str, ...] = (
         # Plain words, compared case-insensitively, trimmed from the edges of a name found
@@ -386,7 +542,10 @@ class Lexicon:
         "oct", "nov", "dec", "responsibility", "credit", "anyone", "anybody", "somebody",
         "witnesses", "eyewitnesses", "residents", "locals", "investigators", "investigation",
         "experts", "analysts", "observers", "critics", "journalists", "others", "everybody",
-        "initial", "preliminary", "earlier", "later", "meanwhile", "however",
+        "initial", "preliminary", "earlier", "later", "meanwhile", "however", "parliament",
+        "congress", "senate", "public", "crew", "staff", "everyone", "knows", "maybe", "probably",
+        "fingers", "report", "reportedly", "unconfirmed", "rumours", "rumors", "via", "rt", "mt",
+        "omg", "wow", "yes", "no", "please", "why", "lol", "wtf",
     )
     person_titles: tuple[str, ...] = (
         # Plain words, compared case-insensitively: a capitalized name right after one of
@@ -402,6 +561,189 @@ class Lexicon:
         "attack", "attacks", "blast", "blasts", "bombing", "bombings", "explosion",
         "explosions", "incident", "massacre", "carnage", "tragedy", "assault", "ambush",
         "strike", "strikes", "shooting", "killings", "operation", "case", "probe",
+        "crash", "siege", "shootings", "hostage", "raid", "plane", "flight",
+    )
+    source_nouns: tuple[str, ...] = (
+        # Plain words, compared case-insensitively: a name right before one of these is a
+        # source or a place, not an actor ("Bild newspaper", "Sydney cafe"). Used for names
+        # found anywhere in a sentence with a responsibility cue.
+        "newspaper", "paper", "website", "site", "tabloid", "magazine", "daily", "news", "tv",
+        "radio", "channel", "agency", "reports", "report", "police", "prosecutor", "prosecutors",
+        "airport", "airline", "airlines", "station", "city", "street", "square", "cafe", "café",
+        "mosque", "church", "school", "university", "hospital", "market", "bazaar", "road",
+        "times", "post", "online", "says", "said", "reported", "officials", "authorities",
+        "ministry", "government", "minister", "president", "media", "flight", "crash",
+    )
+    identity_words: tuple[str, ...] = (
+        # Plain words, compared case-insensitively: an identity that a sentence may give the
+        # perpetrator in an attribution slot even in lower case ("the shooter was a
+        # jihadist"); read as the candidate, capitalized ("Jihadist"). A plural "s" is
+        # allowed after each.
+        "jihadist", "islamist", "salafist", "muslim", "islam", "extremist", "neo-nazi",
+        "white supremacist", "separatist", "anarchist",
+    )
+    # -- a reply's stance toward what it answers (tracker.stance) ---------------------
+    deny_cues: tuple[str, ...] = (
+        r"fake",
+        r"(?:not|isn't|wasn't|aren't|weren't|ain't)\s+(?:\w+\s+)?(?:true|real|correct|accurate|the\s+case)",
+        r"untrue",
+        r"false(?:ly|hood)?",
+        r"hoax(?:es)?",
+        r"debunk(?:ed|s|ing)?",
+        r"lie|lies|lying|liars?|lied",
+        r"no\s*,?\s+(?:he|she|they|it|that|this|there)\s+(?:wasn't|isn't|didn't|weren't|aren't"
+        r"|was\s+not|is\s+not|did\s+not|were\s+not|are\s+not|hasn't|haven't)",
+        r"stop\s+(?:spreading|sharing|posting|tweeting|reporting)",
+        r"(?:wrong|incorrect|inaccurate|misleading|misinformation|disinformation|bullshit|bs|nonsense"
+        r"|rubbish)",
+        r"not\s+(?:an?\s+)?(?:isis|is|jihad\w*)\s+flags?",
+        r"(?:never|didn't|did\s+not|doesn't|does\s+not)\s+(?:happen(?:ed)?|say|said|exist)",
+        r"(?:no|zero)\s+(?:evidence|proof)",
+        r"(?:been\s+)?(?:denied|retracted|corrected)",
+        r"get\s+(?:your|ur)\s+facts",
+        r"check\s+(?:your|ur)\s+facts",
+        r"(?:that|this|it)'?s?\s+(?:is\s+)?not\s+what\s+happened",
+        r"not\s+confirmed",
+        r"unconfirmed",
+        r"(?:jumping|jump)\s+to\s+conclusions",
+        r"irresponsible",
+    )
+    """A reply saying that what it answers is false ("fake", "not true", "stop spreading")."""
+    query_cues: tuple[str, ...] = (
+        r"(?:is|was|are|were)\s+(?:this|that|it|these|he|she|they)\s+(?:\w+\s+)?(?:true|real"
+        r"|confirmed|correct|accurate|verified|legit)",
+        r"(?:source|sources|proof|evidence|link|citation)\s*\?",
+        r"(?:confirmed|really|true|sure|seriously|verified|legit|official)\s*\?",
+        r"(?:any|what(?:'s|\s+is)\s+(?:your|the))\s+(?:source|sources|proof|evidence|confirmation)",
+        r"(?:where|how)\s+(?:did\s+)?(?:you|u)\s+(?:get|hear|read|see|find)",
+        r"(?:can|could)\s+(?:you|u|anyone|someone)\s+(?:confirm|verify|prove|back|source|explain)",
+        r"(?:who|which)\s+(?:says?|said|confirmed|reported)",
+        r"(?:has|have)\s+(?:this|that|it|they|police|anyone)\s+(?:\w+\s+)?(?:been\s+)?"
+        r"(?:confirmed|verified|proven)",
+        r"(?:do|does|did)\s+(?:you|we|they|anyone)\s+know\s+(?:if|whether|who|why|what|how)",
+        r"(?:is\s+)?(?:there|it)\s+(?:any|a)\s+(?:confirmation|proof|evidence)",
+        r"what\s+(?:happened|is\s+going\s+on)",
+        r"(?:why|how|what|who|when|where)\s+(?:did|does|do|is|are|was|were|would|has|have|can)"
+        r"\s+[^.!?]{0,60}\?",
+        r"(?:wait|hold\s+on)\s*,?\s*(?:what|so|is)",
+        r"i\s+thought\s+[^.!?]{0,60}\?",
+    )
+    """A reply asking whether it is true, or for evidence ("is this true?", "source?")."""
+    support_cues: tuple[str, ...] = (
+        r"(?:yes|yep|yeah|indeed|exactly|absolutely|correct|true|right|agreed|agree|this)\s*[.!,]*$",
+        r"^(?:yes|yep|yeah|indeed|exactly|absolutely|correct|agreed|true|so\s+true|very\s+true)",
+        r"(?:it'?s|this\s+is|that'?s|is)\s+(?:been\s+)?(?:confirmed|true|official|verified|correct|right)",
+        r"(?:now\s+)?confirmed\s+by",
+        r"(?:police|officials|authorities|reuters|ap|bbc)\s+(?:have\s+|has\s+)?(?:now\s+)?confirm(?:ed|s)?",
+        r"i\s+(?:can\s+)?confirm",
+        r"can\s+confirm",
+        r"(?:i|we)\s+(?:saw|heard|see|hear)\s+(?:it|this|that|them|him)",
+        r"(?:i'm|i\s+am)\s+(?:here|there|nearby|at\s+the\s+scene)",
+        r"(?:as|like)\s+(?:i|we)\s+(?:said|thought|suspected)",
+        r"knew\s+it",
+        r"of\s+course",
+        r"(?:no|without\s+a)\s+doubt",
+        r"(?:here'?s|here\s+is)\s+(?:the\s+)?(?:proof|evidence|link|video|photo)",
+    )
+    """A reply agreeing or adding evidence ("confirmed", "yes", "exactly")."""
+    # -- example sentences for the example reader (tracker.reader) ---------------------
+    attribution_examples: tuple[str, ...] = (
+        "The group claimed responsibility for the attack",
+        "Militants are behind the bombing",
+        "The attack was carried out by a terrorist organisation",
+        "The gunman was a supporter of the Islamic State",
+        "The attacker had pledged allegiance to a jihadist group",
+        "Investigators linked the bombing to a banned outfit",
+        "He was radicalised and inspired by extremists",
+        "The suspect was a member of a militant network",
+        "They say a foreign intelligence agency orchestrated the blast",
+        "The killer was a convert to radical Islam",
+        "The hostage-taker is an Islamist extremist",
+        "This has all the marks of a terrorist group",
+        "An extremist organisation is celebrating the attack online",
+        "The shooter had links to terrorists abroad",
+        "Everyone knows who is responsible for this",
+        "The perpetrators were trained in camps across the border",
+    )
+    casualty_examples: tuple[str, ...] = (
+        "Dozens of people were killed in the blast",
+        "The death toll has risen",
+        "Several people were wounded and taken to hospital",
+        "Nobody on board survived",
+        "All passengers and crew are feared dead",
+        "Two hostages lost their lives",
+        "Many civilians were injured",
+        "There are no survivors",
+        "The number of victims keeps climbing",
+        "Bodies were recovered from the site",
+        "Three police officers were among the dead",
+        "The man was shot dead by officers",
+    )
+    method_examples: tuple[str, ...] = (
+        "The bomber used a vehicle packed with explosives",
+        "A suicide bomber blew himself up",
+        "The gunmen opened fire with automatic rifles",
+        "The device was detonated remotely",
+        "He deliberately crashed the plane into the mountain",
+        "The attacker stabbed people with a knife",
+        "A drone dropped explosives on the compound",
+        "They took people hostage inside the building",
+        "The co-pilot locked the captain out of the cockpit",
+        "The plane descended rapidly before it hit the ground",
+        "A roadside bomb hit the convoy",
+        "The officer fired several shots at him",
+    )
+    deny_examples: tuple[str, ...] = (
+        "This is fake news",
+        "That is not true at all",
+        "Stop spreading false rumours",
+        "This is a hoax, it never happened",
+        "No, he was not involved",
+        "That has been debunked already",
+        "You are lying, that is not what happened",
+        "Wrong, get your facts straight",
+        "That is not the flag you claim it is",
+        "There is no evidence of that",
+        "This report is completely false",
+        "Misinformation, please delete this",
+    )
+    query_examples: tuple[str, ...] = (
+        "Is this true?",
+        "Has this been confirmed?",
+        "What is your source for this?",
+        "Where did you hear that?",
+        "Can anyone confirm this?",
+        "Is there any proof?",
+        "Really? Who said so?",
+        "Are you sure about that?",
+        "Is this confirmed by the police?",
+        "How do you know that?",
+        "What happened exactly?",
+        "Wait, is that real?",
+    )
+    support_examples: tuple[str, ...] = (
+        "Yes, this is confirmed",
+        "Exactly, that is what happened",
+        "Police have now confirmed it",
+        "True, I saw it with my own eyes",
+        "I can confirm this, I am nearby",
+        "Agreed, that is right",
+        "It is official now",
+        "Here is the video that proves it",
+        "This is correct, the reports are accurate",
+        "Knew it, as I said before",
+    )
+    comment_examples: tuple[str, ...] = (
+        "So sad, praying for the families",
+        "This is horrible",
+        "My thoughts are with everyone there",
+        "What a terrible day",
+        "I hope everyone is safe",
+        "Unbelievable",
+        "Thanks for the update",
+        "The media is a joke",
+        "This is why we need better security",
+        "God bless them all",
     )
     generic_names: tuple[str, ...] = (
         # Plain words, compared case-insensitively, that may stand inside a name ("Group
@@ -413,6 +755,7 @@ class Lexicon:
         "outlawed", "militant", "militants", "terrorist", "terrorists", "terror", "insurgents",
         "insurgent", "attackers", "attacker", "gunmen", "gunman", "bombers", "bomber", "fighters",
         "men", "man", "people", "security", "agency", "agencies", "intelligence", "state",
+        "co-pilot", "copilot", "pilot", "captain", "shooter", "suspect", "killer", "assailant",
         "federal", "provincial", "pakistan", "pakistani", "pakistanis", "islamabad", "islamist",
         "islamists", "jihadist", "jihadists", "baloch", "balochistan", "pashtun", "punjabi",
         "sindhi", "afghan", "kp", "khyber", "waziristan", "quetta", "peshawar", "karachi", "lahore",
@@ -458,7 +801,7 @@ class Lexicon:
         """Raise :class:`ConfigError` when a pattern does not compile, an attribution
         pattern lacks its single ``{actor}`` slot or ``hedge_step`` is not in (0, 1]."""
         for f in fields(self):
-            if f.name == "hedge_step" or f.name in WORD_FIELDS:
+            if f.name == "hedge_step" or f.name in WORD_FIELDS or f.name in EXAMPLE_FIELDS:
                 continue
             patterns: tuple[str, ...] = getattr(self, f.name)
             slotted = f.name in ("attribution_active", "attribution_passive")
