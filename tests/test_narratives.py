@@ -195,8 +195,10 @@ async def test_reposts_and_replies_join_the_conversation(make_runtime: MakeRunti
     ])
 
     narrative = holding(rt, original)
-    assert (narrative.size, narrative.authors, narrative.claims) == (3, 3, 1)
+    # the two reposts and the reply are its spread; the reply forms no narrative of its own
+    assert (narrative.size, narrative.authors, narrative.claims) == (4, 4, 1)
     assert narrative.first_post_id == "1"
+    assert len(rt.narratives("nushki")) == 1
     assert links(rt) == {"1": "term", "2": "repost", "4": "repost", "5": "reply"}
 
 
@@ -332,4 +334,4 @@ async def test_a_reply_and_a_repost_stored_before_their_original_follow_it(
     await pipeline.add_posts([post("o1", BLA[0], minutes=60, author="anon")])
     assert rt.store.incident_counts("nushki")["posts"] == 3
     (bla,) = [n for n in rt.narratives("nushki") if n.actors == ("BLA",)]
-    assert bla.size == 2 and bla.authors == 2  # the original and its repost
+    assert bla.size == 3 and bla.authors == 3  # the original, its repost and the reply

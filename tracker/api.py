@@ -16,7 +16,8 @@
     a valid token, 413 over ``[service] max_body_bytes``, 429 with ``Retry-After`` (seconds)
     when ``[service] queue_batches`` batches wait already, 503 while shutting down.
 
-``GET /v1/query?q=TEXT&k=10&incident=ID``, ``GET /v1/narratives?incident=&status=&kind=&limit=``,
+``GET /v1/query?q=TEXT&k=10&incident=ID``,
+``GET /v1/narratives?incident=&status=&kind=&limit=&all=`` (all=1: single posts too),
 ``GET /v1/narratives/{id}``, ``GET /v1/incidents``, ``GET /v1/alerts?incident=&limit=``
     The same JSON as ``claimwatch query``, ``narratives``, ``narrative show``,
     ``incident list`` and ``alerts`` print with ``--json`` (one function in
@@ -34,6 +35,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import logging
@@ -293,7 +295,10 @@ def build_app(daemon: Daemon) -> web.Application:
         status = _choice(request, "status", Status)
         kind = _choice(request, "kind", ClaimKind)
         limit = _int_param(request, "limit", 1000, 1, 1_000_000)
-        found = await asyncio.to_thread(runtime.narratives, incident, status, kind)
+        every = request.query.get("all", "").lower() in ("1", "true", "yes")
+        found = await asyncio.to_thread(
+            functools.partial(runtime.narratives, incident, status, kind, singletons=every)
+        )
         return web.json_response(narratives_json(found[:limit]))
 
     async def get_narrative(request: web.Request) -> web.Response:

@@ -387,13 +387,16 @@ def _narrative_table(narratives: list[dict[str, Any]]) -> Table:
     table.add_column("label", ratio=4, overflow="fold")
     table.add_column("posts", justify="right")
     table.add_column("authors", justify="right")
+    table.add_column("replies d/q", justify="right")
     table.add_column("recent", justify="right")
     for n in narratives:
         actors = ", ".join(
             f"{a}?" if a in n["candidate_actors"] else a for a in n["actors"]
         ) + (" (denied)" if n["negated"] else "")
+        stances = n.get("stances") or {}
+        replies = f"{n.get('replies', 0)} {stances.get('deny', 0)}/{stances.get('query', 0)}"
         table.add_row(str(n["id"]), n["status"], n["kind"], actors or "-", n["label"],
-                      str(n["size"]), str(n["authors"]), str(n["recent"]))
+                      str(n["size"]), str(n["authors"]), replies, str(n["recent"]))
     return table
 
 
@@ -403,19 +406,26 @@ def narratives(
     status: Annotated[Status | None, typer.Option(help="Only this status.")] = None,
     kind: Annotated[ClaimKind | None, typer.Option(help="Only this kind.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 1000,
+    every: Annotated[
+        bool, typer.Option("--all", help="Also single posts nobody reposted or answered.")
+    ] = False,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Narratives, most active first: posts in the last hour of event time (setting
-    narratives.active_minutes), then size."""
+    """Narratives, most active first: posts, reposts and replies in the last hour of event
+    time (setting narratives.active_minutes), then size. Single posts that nobody reposted
+    or answered are hidden unless --all."""
     settings = _settings(config)
     found = daemon_get(settings, "/v1/narratives", {
         "incident": incident, "status": status.value if status else None,
         "kind": kind.value if kind else None, "limit": limit,
+        "all": "1" if every else None,
     })
     if found is None:
         with Runtime(settings) as runtime:
-            found = narratives_json(runtime.narratives(incident, status, kind)[:limit])
+            found = narratives_json(
+                runtime.narratives(incident, status, kind, singletons=every)[:limit]
+            )
     if json_out:
         _print_json(found)
         return

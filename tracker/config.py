@@ -194,7 +194,7 @@ class IncidentSettings(_Section):
 
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_STATUSES = ("speculative", "unconfirmed", "confirmed", "contradicted")
+_STATUSES = ("report", "speculative", "unconfirmed", "confirmed", "contradicted")
 _KINDS = ("attribution", "casualty", "method", "other")
 
 
@@ -206,8 +206,15 @@ class RuleSettings(_Section):
     )
     ratio: float = Field(
         3.0, gt=0,
-        description="Raise when the narrative's posts per minute reach this multiple of the "
-        "verified rate (official and verified posts about the incident per minute).",
+        description="Raise when the narrative's posts per minute (with its reposts and "
+        "replies) reach this multiple of the verified rate: verified reporting per minute "
+        "on the same question (see verified_scope).",
+    )
+    verified_scope: Literal["question", "incident"] = Field(
+        "question",
+        description="What the verified rate counts: verified reporting on the narrative's own "
+        "question (who did it, how many died, how, what happened where), or on any question "
+        "of the incident.",
     )
     min_posts: int = Field(5, ge=1, description="Posts (reposts count) needed in the window.")
     min_authors: int = Field(3, ge=1, description="Distinct authors needed in the window.")
@@ -226,8 +233,14 @@ class RuleSettings(_Section):
     )
     max_verified_share: float = Field(
         0.5, ge=0, le=1,
-        description="A narrative whose posts in the window come from official or verified "
-        "authors (or repost them) at this share or more is verified reporting: not alerted.",
+        description="A narrative whose posts in the window are verified reporting (an official "
+        "stating it unhedged, or a trusted newsroom stating it unhedged on an authority's "
+        "word, or reposts of those) at this share or more is not alerted.",
+    )
+    stance_weight: float = Field(
+        0.0, ge=0,
+        description="Each reply in the window that denies or questions the narrative counts "
+        "as 1 + this many posts: rising denials and questions are the rumour signature.",
     )
     severity: dict[str, float] = Field(
         default_factory=lambda: {"low": 3.0, "medium": 6.0, "high": 12.0},

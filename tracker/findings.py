@@ -1,7 +1,9 @@
 """Findings and narrative status: what authorities established, and where each narrative
 stands against it.
 
-Status rules (DESIGN.md): ``speculative`` when first seen before any finding of its kind;
+Status rules (DESIGN.md): ``report`` for a plain event report (a narrative that names no
+one responsible and whose claims are mostly unhedged) that no finding decides;
+``speculative`` when first seen before any finding of its kind (its question);
 ``unconfirmed`` when findings of its kind exist but none decides it; ``confirmed`` when a
 finding agrees; ``contradicted`` when a finding disagrees or rules it out. For
 attributions, agreement is about actors: a finding confirming exactly (or a superset of)
@@ -49,6 +51,14 @@ class NarrativeView:
     first_seen: datetime
     centroid: np.ndarray
     label: str
+    hedged_share: float = 0.0  # share of its claims that are hedged
+
+    @property
+    def is_report(self) -> bool:
+        """A plain event report, mostly said without hedging: on no open question (not an
+        attribution), or saying that no one has claimed it."""
+        plain = self.kind is not ClaimKind.ATTRIBUTION or (self.negated and not self.actors)
+        return plain and self.hedged_share < 0.5
 
 
 def _attribution_verdict(n: NarrativeView, f: Finding) -> Status | None:
@@ -97,7 +107,7 @@ def status_of(
     the (dim,) vector of its text (None when unknown)."""
     relevant = [(f, v) for f, v in findings if f.kind is narrative.kind]
     if not relevant:
-        return Status.SPECULATIVE
+        return Status.REPORT if narrative.is_report else Status.SPECULATIVE
     verdict: Status | None = None
     for finding, vector in relevant:
         if narrative.kind is ClaimKind.ATTRIBUTION:
@@ -108,14 +118,17 @@ def status_of(
             verdict = said
     if verdict is not None:
         return verdict
+    if narrative.is_report:
+        return Status.REPORT
     first = min(f.at for f, _ in relevant)
     return Status.SPECULATIVE if narrative.first_seen < first else Status.UNCONFIRMED
 
 
 def automatic_finding(claim: ClaimInfo) -> tuple[tuple[str, ...], FindingStatus] | None:
-    """The finding an official-tier post's claim records, if any: an unhedged attribution
-    naming actors confirms them; an unhedged denial naming actors rules them out; an
-    unhedged "no group has claimed" is pending."""
+    """The finding a verified-reporting claim records, if any (an official's own post, or
+    a trusted newsroom stating it on an official's word): an unhedged attribution naming
+    actors confirms them; an unhedged denial naming actors rules them out; an unhedged
+    "no group has claimed" is pending."""
     if claim.kind is not ClaimKind.ATTRIBUTION or claim.hedge > 0:
         return None
     actors = tuple(sorted({*claim.actors, *claim.candidates}))

@@ -114,6 +114,8 @@ class Finding:
     at: datetime
     automatic: bool = False
     post_id: str | None = None
+    authority: str | None = None  # the official it came from ("police", "ctd")
+    author: str | None = None  # who posted it (a newsroom reporting an official's word)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,14 @@ class Narrative:
     last_seen: datetime | None = None
     recent: int = 0
     candidates: tuple[str, ...] = ()  # those of ``actors`` not among the known actors
+    replies: int = 0  # posts in its conversation (replies to its posts, down the thread)
+    reposts: int = 0
+    stances: dict[str, int] = field(default_factory=dict)  # replies by stance
 
+    @property
+    def singleton(self) -> bool:
+        """A single post that nobody reposted or answered: hidden from default lists."""
+        return self.size <= 1
 
 @dataclass(frozen=True, slots=True)
 class Post:

@@ -1,4 +1,4 @@
-"""Narratives: claims in one incident that say the same thing.
+"""Narratives: claims in one incident that say the same thing, with their conversation.
 
 Online, a new claim joins the nearest live narrative of the same incident, kind, actor set
 (known and candidate actors) and negation when the cosine similarity to its centroid is at
@@ -8,13 +8,20 @@ however alike their wording. :meth:`NarrativeEngine.consolidate` later merges na
 of the same key whose centroids have drifted together (``merge_similarity``), keeping the
 older id, relabels them (the claim nearest the centroid) and refreshes statuses.
 
+A narrative's posts are its spread: the posts whose claims it holds, the reposts of those
+posts, and the replies to them (its conversation, each with its stance), all the way down
+a thread. A reply that asserts nothing check-worthy of its own (:func:`asserts`) forms no
+narrative: it is engagement on its parent's. Each post is marked verified reporting or not
+(:func:`is_verified_reporting`): an official stating a claim unhedged, or a trusted
+newsroom stating it unhedged on an authority's word; a hedged claim never is.
+
 Centroids are normalized running sums of member vectors, kept in memory per key and in
 the database. All methods run on the store's writer thread; each call is one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,10 +30,55 @@ import numpy as np
 from tracker.config import NarrativeSettings
 from tracker.findings import NarrativeView, automatic_finding, status_of
 from tracker.incidents import IncidentLinker
-from tracker.models import ClaimKind, Tier
-from tracker.store import NarrativeState, PostInfo, Store
+from tracker.models import ClaimKind, Status, Tier
+from tracker.store import ClaimInfo, NarrativeState, PostInfo, Store
 
-__all__ = ["Clusterer", "GroupKey", "NarrativeEngine", "ProcessReport"]
+__all__ = [
+    "Clusterer",
+    "GroupKey",
+    "MergedAlert",
+    "NarrativeEngine",
+    "ProcessReport",
+    "asserts",
+    "initial_status",
+    "is_verified_reporting",
+]
+
+
+def is_verified_reporting(tier: Tier, claim: ClaimInfo, relays_trusted: bool = False) -> bool:
+    """Whether a claim is verified reporting: confirmed, not merely said by a trusted
+    account. An official source stating it unhedged; or a trusted newsroom (or a post
+    relaying one, "RT @AP: ...") stating it unhedged on an authority's word ("police
+    confirm", "CTD says"). A hedged claim ("reports of", "believed to be", a question) is
+    unverified whoever posts it."""
+    if claim.hedge > 0:
+        return False
+    if tier is Tier.OFFICIAL:
+        return True
+    trusted = tier is Tier.VERIFIED or relays_trusted
+    return trusted and (claim.authority is not None or claim.official_voice)
+
+
+def asserts(claim: ClaimInfo) -> bool:
+    """Whether a reply's claim asserts something of its own, worth a narrative: an
+    attribution, a casualty figure, a method, a named actor, or an authority's word. A
+    reply that only reacts ("so sad", "is this true?") is engagement on its parent."""
+    return (
+        claim.kind is not ClaimKind.OTHER
+        or bool(claim.actors or claim.candidates)
+        or claim.authority is not None
+    )
+
+
+def initial_status(
+    kind: ClaimKind, hedge: float, negated: bool = False, actors: Sequence[str] = ()
+) -> Status:
+    """A new narrative's status before any finding: an unhedged claim that names no one
+    responsible is a plain report, and so is an unhedged "no group has claimed it"; an
+    attribution, or any hedged claim, is speculation on an open question."""
+    if hedge <= 0 and (kind is not ClaimKind.ATTRIBUTION or (negated and not actors)):
+        return Status.REPORT
+    return Status.SPECULATIVE
 
 GroupKey = tuple[str, ClaimKind, tuple[str, ...], bool]  # incident, kind, actors, negated
 
@@ -131,6 +183,18 @@ class Clusterer:
         return np.array(group.centroids[group.ids.index(narrative_id)])
 
 
+@dataclass(frozen=True, slots=True)
+class MergedAlert:
+    """An alert left open on a narrative merged into one that has its own open alert on
+    the same rule: the alert monitor resolves it, pointing at the survivor."""
+
+    rule: str
+    alert_id: str
+    survivor_alert: str
+    survivor: int
+    merged: int
+
+
 @dataclass(slots=True)
 class ProcessReport:
     """What one processing step did: links made, narratives started, claims clustered,
@@ -148,12 +212,19 @@ class ProcessReport:
 class NarrativeEngine:
     """Links stored posts to incidents and clusters their claims into narratives."""
 
-    def __init__(self, store: Store, settings: NarrativeSettings, model: str) -> None:
+    def __init__(
+        self, store: Store, settings: NarrativeSettings, model: str,
+        relays_trusted: Callable[[str], bool] | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.model = model
+        # whether a post's text relays a trusted account ("RT @AP: ...", "via @Reuters")
+        self.relays_trusted = relays_trusted or (lambda text: False)
         self.clusterer = Clusterer()
         self.clusterer.load(store.narrative_states())
+        # alerts of merged narratives that did not carry over: the monitor resolves them
+        self.merged_alerts: list[MergedAlert] = []
 
     def reload(self) -> None:
         """Read live narratives again (after a failed transaction, say)."""
@@ -210,11 +281,15 @@ class NarrativeEngine:
                     report.linked += 1
                     report.incidents.add(incident_id)
                     report.newly_linked.append(post.rowid)
-                for nid in self.store.narratives_of_post(post.repost_of, incident_id):
-                    self.store.add_post_to_narrative(nid, post.rowid, post.created_at)
-                    report.joins.append((nid, post.created_at))
+                for nid, confirmed in self.store.narratives_with_post(post.repost_of, incident_id):
+                    if self.store.add_post_to_narrative(
+                        nid, post.rowid, post.created_at, role="repost", confirmed=confirmed
+                    ):
+                        report.joins.append((nid, post.created_at))
             return
         with_vectors = [c for c in post.claims if c.vector is not None]
+        if post.reply_to is not None:  # a reply's reactions are engagement, not narratives
+            with_vectors = [c for c in with_vectors if asserts(c)]
         matrix = np.vstack([c.vector for c in with_vectors if c.vector is not None]) if (
             with_vectors
         ) else None
@@ -228,42 +303,55 @@ class NarrativeEngine:
                     post.created_at
                 ):
                     links.append((incident_id, "reply"))
+        relays = self.relays_trusted(post.text) if post.tier is Tier.UNVERIFIED else False
         for incident_id, via in links:
-            if not self.store.link(post.rowid, incident_id, via):
-                continue  # linked before: its claims are clustered already
-            report.linked += 1
-            report.incidents.add(incident_id)
-            report.newly_linked.append(post.rowid)
-            for claim in with_vectors:
-                assert claim.vector is not None
-                self._cluster(incident_id, post, claim.id, claim.kind, claim.actors,
-                              claim.candidates, claim.negated, claim.vector, report)
-                if post.tier is Tier.OFFICIAL:
-                    found = automatic_finding(claim)
+            if self.store.link(post.rowid, incident_id, via):
+                report.linked += 1
+                report.incidents.add(incident_id)
+                report.newly_linked.append(post.rowid)
+                for claim in with_vectors:
+                    self._cluster(incident_id, post, claim, relays, report)
+                    verified = is_verified_reporting(post.tier, claim, relays)
+                    found = automatic_finding(claim) if verified else None
                     if found is not None:
                         self.store.add_finding(
                             incident_id, claim.text, claim.text_hash, claim.kind, found[0],
                             found[1], post.created_at, automatic=True, post_rowid=post.rowid,
+                            authority=claim.authority,
                         )
                         report.findings += 1
+            if post.reply_to is not None:
+                # the reply is conversation on every narrative its parent takes part in
+                for nid, _ in self.store.narratives_with_post(post.reply_to, incident_id):
+                    if self.store.add_post_to_narrative(
+                        nid, post.rowid, post.created_at, role="reply", stance=post.stance
+                    ):
+                        report.joins.append((nid, post.created_at))
 
     def _cluster(
-        self, incident_id: str, post: PostInfo, claim_id: int, kind: ClaimKind,
-        actors: tuple[str, ...], candidates: tuple[str, ...], negated: bool,
-        vector: np.ndarray, report: ProcessReport,
+        self, incident_id: str, post: PostInfo, claim: ClaimInfo, relays: bool,
+        report: ProcessReport,
     ) -> None:
-        key: GroupKey = (incident_id, kind, tuple(sorted({*actors, *candidates})), negated)
+        vector = claim.vector
+        assert vector is not None
+        actors, candidates = claim.actors, claim.candidates
+        key: GroupKey = (
+            incident_id, claim.kind, tuple(sorted({*actors, *candidates})), claim.negated
+        )
         nid, similarity = self.clusterer.nearest(key, vector)
         if nid is None or similarity < self.settings.join_similarity:
             nid = self.store.create_narrative(
-                incident_id, kind, actors, candidates, negated, vector, post.created_at,
-                post.rowid, claim_id,
+                incident_id, claim.kind, actors, candidates, claim.negated, vector,
+                post.created_at, post.rowid, claim.id,
+                initial_status(claim.kind, claim.hedge, claim.negated, key[2]),
             )
             self.clusterer.add(key, nid, np.zeros_like(vector))
             report.narratives += 1
         total = self.clusterer.grow(nid, vector)
         self.store.add_claim_to_narrative(
-            nid, incident_id, claim_id, total, post.rowid, post.created_at
+            nid, incident_id, claim.id, total, post.rowid, post.created_at,
+            hedged=claim.hedge > 0,
+            confirmed=is_verified_reporting(post.tier, claim, relays),
         )
         report.joins.append((nid, post.created_at))
         report.clustered += 1
@@ -288,7 +376,12 @@ class NarrativeEngine:
                         for drop in drops:
                             total = self.clusterer.remove(drop)
                             merged = self.clusterer.grow(keep, total)
-                            self.store.merge_narrative(keep, drop, merged)
+                            for rule, dropped, kept in self.store.merge_narrative(
+                                keep, drop, merged
+                            ):
+                                self.merged_alerts.append(
+                                    MergedAlert(rule, dropped, kept, keep, drop)
+                                )
                             merges += 1
                         touched.add(key[0])
                 for nid, vector_sum in self.store.unlabelled_narratives():
@@ -337,15 +430,14 @@ class NarrativeEngine:
     def _refresh_statuses(self, incident_id: str, only: set[int] | None = None) -> None:
         """Recompute the status of the incident's narratives (or of ``only`` those)."""
         findings = self.store.findings(incident_id)
-        if not findings:
-            return  # no finding: every narrative stays speculative, as created
         vectors = self.store.embeddings(self.model, [h for _, h in findings])
         with_vectors = [(f, vectors.get(h)) for f, h in findings]
-        for nid, kind, actors, negated, first_seen, label, current in (
+        for nid, kind, actors, negated, first_seen, label, current, hedged in (
             self.store.narrative_views(incident_id, only)
         ):
             view = NarrativeView(
-                kind, frozenset(actors), negated, first_seen, self.clusterer.centroid(nid), label
+                kind, frozenset(actors), negated, first_seen, self.clusterer.centroid(nid), label,
+                hedged,
             )
             status = status_of(view, with_vectors, self.settings.join_similarity)
             if status is not current:

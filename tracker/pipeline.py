@@ -14,7 +14,7 @@ import functools
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from tracker.embed import Embedder, ModelWorker
 from tracker.errors import PostError
 from tracker.incidents import IncidentLinker
 from tracker.index import ClaimIndex
-from tracker.models import Alert, Post
+from tracker.models import Alert, ClaimKind, Post, Stance
 from tracker.narratives import NarrativeEngine, ProcessReport
 from tracker.normalize import text_hash
 from tracker.rules import AlertMonitor
@@ -121,8 +121,30 @@ def reject(
 def _new_claim(claim: ExtractedClaim) -> NewClaim:
     return NewClaim(
         claim.text, text_hash(claim.text), claim.kind, claim.actors, claim.candidate_actors,
-        claim.hedge, claim.negated, claim.official_voice,
+        claim.hedge, claim.negated, claim.official_voice, claim.authority,
     )
+
+
+class KindReader(Protocol):
+    """The second claim reader: from a claim and its vector, the claim with its kind
+    read again by meaning (nearness to example sentences)."""
+
+    def refine_kind(self, claim: ExtractedClaim, vector: np.ndarray) -> ExtractedClaim: ...
+
+
+class StanceReading(Protocol):
+    """Reads a reply's stance toward what it answers, from its text (and a vector)."""
+
+    def read(self, text: str, vector: np.ndarray | None = None) -> Stance: ...
+
+
+@dataclass(slots=True)
+class _Read:
+    """A fresh post with the claims read from it, before vectors are known."""
+
+    post: Post
+    digest: str
+    claims: list[ExtractedClaim]
 
 
 @dataclass(slots=True)
@@ -132,7 +154,7 @@ class _Prepared:
 
     outcomes: list[Outcome]
     fresh_at: list[int]
-    new_posts: list[NewPost]
+    new_posts: Sequence[NewPost]
     cached: dict[str, np.ndarray]
     new_vectors: dict[str, np.ndarray]
     embedded: int
@@ -156,6 +178,8 @@ class Pipeline:
         engine: NarrativeEngine,
         linker: IncidentLinker,
         monitor: AlertMonitor | None = None,
+        kinds: KindReader | None = None,
+        stance: StanceReading | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
@@ -166,8 +190,11 @@ class Pipeline:
         self.engine = engine
         self.linker = linker
         self.monitor = monitor
+        self.kinds = kinds
+        self.stance = stance
         # claims of texts embed_ahead read (a replay), by text hash: read once
         self._read_ahead: dict[str, list[ExtractedClaim]] = {}
+        self.merge_alerts: list[Alert] = []  # see take_merge_alerts
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
 
     async def _db(self, fn: Callable[..., T], *args: object) -> T:
@@ -176,9 +203,9 @@ class Pipeline:
     def close(self) -> None:
         self._writer.shutdown(wait=True)
 
-    def _claims_of(self, posts: Iterable[Post]) -> list[NewPost]:
+    def _claims_of(self, posts: Iterable[Post]) -> list[_Read]:
         memo: dict[str, list[ExtractedClaim]] = {}
-        out: list[NewPost] = []
+        out: list[_Read] = []
         for post in posts:
             digest = text_hash(post.text)
             if post.is_repost:
@@ -190,7 +217,27 @@ class Pipeline:
             else:
                 claims = memo[digest] = self.extractor.extract(post.text)
             post = replace(post, tier=self.tiers.tier_of(post))
-            out.append(NewPost(post, digest, [_new_claim(c) for c in claims]))
+            out.append(_Read(post, digest, claims))
+        return out
+
+    def _finish(self, read: Sequence[_Read], vectors: dict[str, np.ndarray]) -> list[NewPost]:
+        """The posts to store: each claim's kind read again by meaning, each reply's stance
+        read (with its first claim's vector, when it has one)."""
+        out: list[NewPost] = []
+        for item in read:
+            claims = item.claims
+            if self.kinds is not None:
+                claims = [
+                    self.kinds.refine_kind(c, v) if c.kind is ClaimKind.OTHER
+                    and (v := vectors.get(text_hash(c.text))) is not None else c
+                    for c in claims
+                ]
+            stance: Stance | None = None
+            post = item.post
+            if self.stance is not None and post.reply_to is not None and not post.is_repost:
+                first = vectors.get(text_hash(claims[0].text)) if claims else None
+                stance = self.stance.read(post.text, first)
+            out.append(NewPost(post, item.digest, [_new_claim(c) for c in claims], stance))
         return out
 
     async def add_posts(self, posts: Sequence[Post]) -> BatchResult:
@@ -220,14 +267,15 @@ class Pipeline:
         if not fresh:
             return BatchResult(outcomes)
 
-        new_posts = self._claims_of(fresh)
-        texts = {c.text_hash: c.text for item in new_posts for c in item.claims}
+        read = self._claims_of(fresh)
+        texts = {text_hash(c.text): c.text for item in read for c in item.claims}
         cached = await self._db(self.store.embeddings, model, list(texts))
         missing = [h for h in texts if h not in cached]
         new_vectors: dict[str, np.ndarray] = {}
         if missing:
             encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
             new_vectors = dict(zip(missing, encoded, strict=True))
+        new_posts = self._finish(read, {**cached, **new_vectors})
         return _Prepared(outcomes, fresh_at, new_posts, cached, new_vectors, len(missing))
 
     async def _commit(self, prep: _Prepared) -> BatchResult:
@@ -298,8 +346,23 @@ class Pipeline:
         return await self._db(fn, *args)
 
     async def consolidate(self) -> int:
-        """Merge narratives that drifted together; the number of merges."""
-        return await self._db(self.engine.consolidate)
+        """Merge narratives that drifted together; the number of merges. Alerts left open
+        on merged narratives are resolved (returned by :meth:`take_merge_alerts`)."""
+        return await self._db(self._consolidate)
+
+    def _consolidate(self) -> int:
+        with self.store.transaction():
+            merges = self.engine.consolidate()
+            merged, self.engine.merged_alerts = self.engine.merged_alerts, []
+            if self.monitor is not None and merged:
+                self.merge_alerts.extend(self.monitor.resolve_merged(merged))
+        return merges
+
+    def take_merge_alerts(self) -> list[Alert]:
+        """The alert events consolidation raised since the last call (merged narratives'
+        alerts resolved), in order."""
+        out, self.merge_alerts = self.merge_alerts, []
+        return out
 
     async def ingest(
         self,

@@ -1,11 +1,12 @@
 """Spread rates in event time: pure functions of the posts and the time they are given.
 
 A narrative's rate at time ``at`` over a window ``w`` counts the posts that joined it with
-``at - w < created_at <= at`` (event time, UTC): posts per minute (reposts count, they are
-the spread), distinct authors (posts without an author count as one together), and reach
-(the sum of the authors' follower counts where known, each author once). The verified
-rate is the same count of official and verified posts linked to the incident. Nothing
-here reads a clock: a replay of yesterday's posts gives the rates the live run saw.
+``at - w < created_at <= at`` (event time, UTC): posts per minute (reposts and replies
+count, they are the spread; a reply that denies or questions it can count extra), distinct
+authors (posts without an author count as one together), reach (the sum of the authors'
+follower counts where known, each author once), and the stances of its replies. The
+verified rate is the same count of verified reporting on the narrative's question.
+Nothing here reads a clock: a replay of yesterday's posts gives the rates the live run saw.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from tracker.models import Stance
 
 __all__ = ["Rate", "Sample", "narrative_rate", "per_minute", "window_bounds"]
 
@@ -27,11 +30,14 @@ class Sample:
     author: str | None
     followers: int = 0
     verified: bool = False
+    role: str = "claim"  # claim, repost or reply
+    stance: Stance | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """Counts in one window of ``window_minutes`` ending at ``at``."""
+    """Counts in one window of ``window_minutes`` ending at ``at``. ``weight`` is what the
+    rate counts: ``posts``, plus ``stance_weight`` for each reply that denies or queries."""
 
     at: datetime
     window_minutes: float
@@ -39,11 +45,18 @@ class Rate:
     authors: int
     reach: int
     verified_posts: int
+    replies: int = 0
+    reposts: int = 0
+    denials: int = 0
+    queries: int = 0
+    supports: int = 0
+    weight: float = -1.0  # -1: the same as posts
 
     @property
     def per_minute(self) -> float:
-        """Posts per minute."""
-        return per_minute(self.posts, self.window_minutes)
+        """Posts per minute (denials and questions weighted)."""
+        counted = self.posts if self.weight < 0 else self.weight
+        return counted / self.window_minutes if self.window_minutes > 0 else 0.0
 
     @property
     def verified_share(self) -> float:
@@ -61,10 +74,13 @@ def window_bounds(at: datetime, window_minutes: float) -> tuple[datetime, dateti
     return at - timedelta(minutes=window_minutes), at
 
 
-def narrative_rate(samples: Iterable[Sample], at: datetime, window_minutes: float) -> Rate:
+def narrative_rate(
+    samples: Iterable[Sample], at: datetime, window_minutes: float, stance_weight: float = 0.0
+) -> Rate:
     """The rate at ``at`` from the samples inside ``(at - window, at]``; others are ignored."""
     start, end = window_bounds(at, window_minutes)
-    posts = verified = 0
+    posts = verified = replies = reposts = 0
+    stances = dict.fromkeys(Stance, 0)
     followers: dict[str, int] = {}
     anonymous = 0
     for s in samples:
@@ -72,12 +88,19 @@ def narrative_rate(samples: Iterable[Sample], at: datetime, window_minutes: floa
             continue
         posts += 1
         verified += s.verified
+        replies += s.role == "reply"
+        reposts += s.role == "repost"
+        if s.stance is not None and s.role == "reply":
+            stances[s.stance] += 1
         if s.author is None:
             anonymous += 1
         else:
             followers[s.author] = max(followers.get(s.author, 0), s.followers)
+    contested = stances[Stance.DENY] + stances[Stance.QUERY]
     return Rate(
         at=at, window_minutes=window_minutes, posts=posts,
         authors=len(followers) + (1 if anonymous else 0), reach=sum(followers.values()),
-        verified_posts=verified,
+        verified_posts=verified, replies=replies, reposts=reposts,
+        denials=stances[Stance.DENY], queries=stances[Stance.QUERY],
+        supports=stances[Stance.SUPPORT], weight=posts + stance_weight * contested,
     )

@@ -181,8 +181,16 @@ async def replay(
                 elif clock >= next_merge:
                     await pipeline.consolidate()
                     next_merge = clock + every
+                for alert in pipeline.take_merge_alerts():
+                    report.alerts.append(alert)
+                    if on_alert is not None:
+                        on_alert(alert)
             if posts:
                 await pipeline.consolidate()
+                for alert in pipeline.take_merge_alerts():
+                    report.alerts.append(alert)
+                    if on_alert is not None:
+                        on_alert(alert)
                 settle = max(
                     (timedelta(minutes=r.window_minutes + r.resolve_after_minutes + 1)
                      for r in settings.rules),
@@ -219,126 +227,12 @@ async def _deliver(
 
 
 # -- scoring a replay against labelled threads (PHEME) ------------------------------------
+# It lives in tracker.scoring; imported here so that these names keep working.
 
-
-@dataclass(frozen=True, slots=True)
-class ThreadLabel:
-    """A labelled conversation: its posts' ids, when it began (UTC), and its label
-    (``false``, ``unverified`` or ``true`` for rumours, ``non-rumour`` otherwise)."""
-
-    thread_id: str
-    label: str
-    started_at: datetime
-    posts: frozenset[str]
-
-
-def thread_labels(records: Iterable[dict[str, Any]]) -> list[ThreadLabel]:
-    """Threads of a PHEME-format file: records with ``thread_id``, ``rumour_label``
-    (``rumour`` or ``non-rumour``) and ``veracity`` for rumours. A record without them is
-    not counted."""
-    from tracker.records import parse_time
-
-    posts: dict[str, set[str]] = {}
-    label: dict[str, str] = {}
-    start: dict[str, datetime] = {}
-    for r in records:
-        thread, kind = r.get("thread_id"), r.get("rumour_label")
-        if thread is None or kind not in ("rumour", "non-rumour"):
-            continue
-        thread = str(thread)
-        verdict = "non-rumour" if kind == "non-rumour" else str(r.get("veracity") or "unverified")
-        label.setdefault(thread, verdict)
-        posts.setdefault(thread, set()).add(str(r["id"]))
-        when = parse_time(r["created_at"])
-        start[thread] = min(start.get(thread, when), when)
-    return [
-        ThreadLabel(t, label[t], start[t], frozenset(posts[t])) for t in sorted(label)
-    ]
-
-
-@dataclass(frozen=True, slots=True)
-class LabelScore:
-    """For one label: threads, how many an alert covered, and minutes from each covered
-    thread's first post to its first alert (median)."""
-
-    label: str
-    threads: int
-    alerted: int
-    median_minutes: float | None
-
-    @property
-    def share(self) -> float:
-        return self.alerted / self.threads if self.threads else 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayScore:
-    """Alerts against labelled threads. A thread is alerted when a raised or escalated
-    alert's narrative held one of its posts at that moment. ``precision`` and ``recall``
-    are for false and unverified rumours (what an analyst wants flagged); ``non_rumour_share``
-    is the share of non-rumour threads alerted; ``median_lead`` the median minutes from a
-    false or unverified thread's first post to its first alert."""
-
-    by_label: tuple[LabelScore, ...]
-    precision: float
-    recall: float
-    non_rumour_share: float
-    median_lead: float | None
-    alerts: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "labels": {
-                s.label: {"threads": s.threads, "alerted": s.alerted,
-                          "share": round(s.share, 4), "median_minutes": s.median_minutes}
-                for s in self.by_label
-            },
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "non_rumour_share": round(self.non_rumour_share, 4),
-            "median_lead_minutes": self.median_lead,
-            "alerts": self.alerts,
-        }
-
-
-def _median(values: list[float]) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    middle = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-    return round(middle, 1)
-
-
-def score_replay(report: ReplayReport, threads: Sequence[ThreadLabel]) -> ReplayScore:
-    """Score a replay run with ``keep_members`` against labelled threads."""
-    first_alert: dict[str, datetime] = {}
-    for alert in report.alerts:
-        held = {pid for _, pid in report.members.get(alert.alert_id, ())}
-        for thread in threads:
-            if held & thread.posts and thread.thread_id not in first_alert:
-                first_alert[thread.thread_id] = alert.at
-    by_label: list[LabelScore] = []
-    for name in ("false", "unverified", "true", "non-rumour"):
-        mine = [t for t in threads if t.label == name]
-        minutes = [
-            (first_alert[t.thread_id] - t.started_at).total_seconds() / 60
-            for t in mine if t.thread_id in first_alert
-        ]
-        by_label.append(LabelScore(name, len(mine), len(minutes), _median(minutes)))
-    wanted = [t for t in threads if t.label in ("false", "unverified")]
-    hit = [t for t in wanted if t.thread_id in first_alert]
-    alerted = [t for t in threads if t.thread_id in first_alert]
-    others = [t for t in threads if t.label == "non-rumour"]
-    return ReplayScore(
-        by_label=tuple(by_label),
-        precision=len(hit) / len(alerted) if alerted else 0.0,
-        recall=len(hit) / len(wanted) if wanted else 0.0,
-        non_rumour_share=(
-            sum(t.thread_id in first_alert for t in others) / len(others) if others else 0.0
-        ),
-        median_lead=_median(
-            [(first_alert[t.thread_id] - t.started_at).total_seconds() / 60 for t in hit]
-        ),
-        alerts=len(report.alerts),
-    )
+from tracker.scoring import (  # noqa: E402
+    LabelScore,
+    ReplayScore,
+    ThreadLabel,
+    score_replay,
+    thread_labels,
+)

@@ -2,9 +2,12 @@
 
 A rule (``[[rules]]`` in config) holds on a narrative at event time ``t`` when, over the
 window ending at ``t``, the narrative has at least ``min_posts`` posts and
-``min_authors`` authors, its posts per minute reach ``ratio`` times the verified rate
-(never counted below ``verified_floor``), and less than ``max_verified_share`` of its posts
-are verified reporting. The lifecycle of one rule on one narrative (:func:`decide`):
+``min_authors`` authors (its own posts, their reposts and the replies to them: its
+conversation), its posts per minute reach ``ratio`` times the verified rate (verified
+reporting per minute on the same question, never counted below ``verified_floor``), and
+less than ``max_verified_share`` of its posts are verified reporting. Replies that deny or
+question it can count extra (``stance_weight``). The lifecycle of one rule on one
+narrative (:func:`decide`):
 
 - **raised** the first time the rule holds on a narrative whose status and kind it
   watches (again only ``cooldown`` after a resolution);
@@ -32,13 +35,21 @@ from datetime import datetime, timedelta
 
 from tracker.config import RuleSettings
 from tracker.models import Alert, AlertEvent, ClaimKind, Finding, Provenance, Status
+from tracker.narratives import MergedAlert
 from tracker.rates import Rate, Sample, narrative_rate, per_minute, window_bounds
-from tracker.store import RuleState, Store
+from tracker.store import RuleState, Store, WindowPost
 
-__all__ = ["AlertMonitor", "Measure", "Rule", "decide", "measure"]
+__all__ = ["QUESTIONS", "AlertMonitor", "Measure", "Rule", "decide", "measure", "spread_reason"]
 
 _MINUTE = timedelta(minutes=1)
 _EPSILON = 1e-9
+
+QUESTIONS: dict[ClaimKind, str] = {
+    ClaimKind.ATTRIBUTION: "who did it",
+    ClaimKind.CASUALTY: "how many died",
+    ClaimKind.METHOD: "how it was done",
+    ClaimKind.OTHER: "what happened where",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +70,8 @@ class Rule:
     escalate_factor: float
     resolve_after: timedelta
     channels: tuple[str, ...]
+    verified_scope: str = "question"
+    stance_weight: float = 0.0
 
     @classmethod
     def from_settings(cls, s: RuleSettings) -> Rule:
@@ -73,7 +86,8 @@ class Rule:
             cooldown=timedelta(minutes=s.cooldown_minutes),
             escalate_factor=s.escalate_factor,
             resolve_after=timedelta(minutes=s.resolve_after_minutes),
-            channels=s.channels,
+            channels=s.channels, verified_scope=s.verified_scope,
+            stance_weight=s.stance_weight,
         )
 
     def watches(self, kind: ClaimKind, status: Status) -> bool:
@@ -100,8 +114,8 @@ class Measure:
 
 
 def measure(rule: Rule, rate: Rate, verified_posts: int) -> Measure:
-    """Apply ``rule`` to a narrative's rate and the incident's verified posts in the same
-    window."""
+    """Apply ``rule`` to a narrative's rate and the verified reporting (on its question,
+    or the incident's, as the rule scopes it) in the same window."""
     verified = per_minute(verified_posts, rate.window_minutes)
     ratio = rate.per_minute / max(verified, rule.verified_floor)
     holds = (
@@ -143,6 +157,35 @@ def decide(
     )
 
 
+def spread_reason(rule: Rule, kind: ClaimKind, m: Measure) -> str:
+    """Why a rule holds, in one sentence with the figures an analyst checks."""
+    r = m.rate
+    parts = []
+    if r.reposts:
+        parts.append(f"{r.reposts} repost{'s' * (r.reposts != 1)}")
+    if r.replies:
+        contested = [
+            f"{n} {word}" for n, word in (
+                (r.denials, "denying"), (r.queries, "questioning"), (r.supports, "supporting")
+            ) if n
+        ]
+        parts.append(
+            f"{r.replies} repl{'ies' if r.replies != 1 else 'y'}"
+            + (f" ({', '.join(contested)})" if contested else "")
+        )
+    spread = f" ({'; '.join(parts)})" if parts else ""
+    scope = (
+        f"verified reporting on {QUESTIONS[kind]}" if rule.verified_scope == "question"
+        else "verified reporting on the incident"
+    )
+    return (
+        f"{r.posts} posts{spread} from {r.authors} authors in {rule.window_minutes:g} "
+        f"minutes: {r.per_minute:.2f}/min, {m.ratio:.1f}x the {scope} "
+        f"({m.verified_rate:.2f}/min, floor {rule.verified_floor:g}), "
+        f"{r.verified_share:.0%} of its posts verified reporting"
+    )
+
+
 def _resolved(state: RuleState, at: datetime) -> RuleState:
     return RuleState(None, AlertEvent.RESOLVED, at, state.last_rate, state.severity)
 
@@ -156,23 +199,21 @@ class AlertMonitor:
 
     Call :meth:`evaluate` on the store's writer thread, inside the transaction that
     clustered the posts, so a crash keeps both or neither. ``hold`` records alerts without
-    delivering them (a replay without ``--deliver``). ``relays_verified`` says whether a
-    post's text relays official or verified reporting (a manual retweet or a "via @AP"
-    credit): such posts count as verified reporting, like reposts of it."""
+    delivering them (a replay without ``--deliver``). Which posts are verified reporting
+    was decided when they joined their narratives (:mod:`tracker.narratives`)."""
 
     def __init__(
         self, store: Store, rules: Sequence[Rule], channels: Sequence[str], *,
         hold: bool = False, new_id: Callable[[], str] = _new_id,
-        relays_verified: Callable[[str], bool] | None = None,
     ) -> None:
         self.store = store
         self.rules = tuple(rules)
         self.channels = tuple(channels)
         self.hold = hold
         self.new_id = new_id
-        self.relays_verified = relays_verified or (lambda text: False)
         self.clock: datetime | None = None  # the latest event time evaluated
-        self._verified_times: dict[str, list[float]] = {}  # incident -> sorted epoch s
+        # (incident, question or None) -> sorted epoch seconds of verified reporting
+        self._verified_times: dict[tuple[str, ClaimKind | None], list[float]] = {}
         self._findings: dict[str, list[Finding]] = {}
 
     def evaluate(
@@ -209,6 +250,44 @@ class AlertMonitor:
             self._verified_times.clear()
             self._findings.clear()
 
+    def resolve_merged(self, merged: Sequence[MergedAlert]) -> list[Alert]:
+        """Resolve the alerts left open on narratives merged into one that had its own open
+        alert on the same rule (at the latest event time evaluated); the reason names the
+        narrative and the alert that carry the story on. An alert on a merged narrative
+        whose survivor had none was carried over to the survivor and needs nothing."""
+        out: list[Alert] = []
+        if not merged or self.clock is None:
+            return out
+        at = self.clock
+        with self.store.transaction():
+            for item in merged:
+                rule = next((r for r in self.rules if r.name == item.rule), None)
+                narrative = self.store.narrative_summaries(ids=[item.survivor])
+                if rule is None or not narrative:
+                    continue
+                n = narrative[0]
+                incident = self.store.incident(n.incident_id)
+                started = incident.started_at if incident else n.first_seen
+                alert = Alert(
+                    alert_id=self.new_id(), event=AlertEvent.RESOLVED, rule=rule.name,
+                    incident_id=n.incident_id,
+                    incident_title=incident.title if incident else n.incident_id,
+                    narrative_id=item.merged, label=n.label, kind=n.kind, actors=n.actors,
+                    status=n.status, severity=rule.severity(0.0), at=at, spread_rate=0.0,
+                    verified_rate=0.0, ratio=0.0, posts=0, authors=0, reach=0,
+                    window_minutes=rule.window_minutes, first_seen=n.first_seen,
+                    minutes_since_incident=(at - started).total_seconds() / 60,
+                    samples=tuple(self.store.sample_claims(item.survivor)),
+                    reason=(
+                        f"merged: narrative #{item.merged} now belongs to narrative "
+                        f"#{item.survivor}, whose open alert {item.survivor_alert} carries on"
+                    ),
+                    follows=item.alert_id,
+                )
+                self.store.outbox.enqueue(alert, rule.channels or self.channels, hold=self.hold)
+                out.append(alert)
+        return out
+
     def _ticks(self, tick: datetime, until: datetime) -> list[Alert]:
         out: list[Alert] = []
         while tick <= until:
@@ -219,30 +298,47 @@ class AlertMonitor:
         return out
 
     def _tick(self, at: datetime) -> list[Alert]:
-        out: list[Alert] = []
+        by_narrative: dict[int, list[Rule]] = {}
         for rule_name, nid, _, _ in self.store.open_rule_states():
             rule = next((r for r in self.rules if r.name == rule_name), None)
             if rule is not None:
-                out.extend(self._apply(rule, nid, at))
-        return out
-
-    def _at(self, nid: int, at: datetime) -> list[Alert]:
+                by_narrative.setdefault(nid, []).append(rule)
         out: list[Alert] = []
-        for rule in self.rules:
-            out.extend(self._apply(rule, nid, at))
+        for nid, rules in by_narrative.items():
+            out.extend(self._at(nid, at, rules))
         return out
 
-    def _apply(self, rule: Rule, nid: int, at: datetime) -> list[Alert]:
+    def _at(self, nid: int, at: datetime, rules: Sequence[Rule] | None = None) -> list[Alert]:
+        """Apply the rules (all, or those given) to one narrative at ``at``: its head, its
+        rule states and its window's posts are read once for all of them."""
         head = self.store.narrative_heads([nid]).get(nid)
         if head is None:
             return []
         incident_id, kind, status = head
         status = self._status_at(incident_id, kind, status, at)
-        state = self.store.rule_state(rule.name, nid)
-        watched = rule.watches(kind, status)
-        if not watched and (state is None or state.open_alert is None):
+        states = self.store.rule_states_of(nid)
+        todo = [
+            r for r in (self.rules if rules is None else rules)
+            if r.watches(kind, status)
+            or (states.get(r.name) is not None and states[r.name].open_alert is not None)
+        ]
+        if not todo:
             return []
-        m = self._measure(rule, nid, incident_id, at)
+        longest = max(r.window_minutes for r in todo)
+        start, end = window_bounds(at, longest)
+        posts = self.store.window_posts(nid, start, end)
+        out: list[Alert] = []
+        for rule in todo:
+            out.extend(self._apply(rule, nid, at, incident_id, kind, status,
+                                   states.get(rule.name), posts))
+        return out
+
+    def _apply(
+        self, rule: Rule, nid: int, at: datetime, incident_id: str, kind: ClaimKind,
+        status: Status, state: RuleState | None, posts: Sequence[WindowPost],
+    ) -> list[Alert]:
+        watched = rule.watches(kind, status)
+        m = self._measure(rule, incident_id, kind, at, posts)
         new_state, event = decide(rule, state, m, watched, at, self.new_id)
         if new_state is not None and new_state != state:
             self.store.save_rule_state(rule.name, nid, incident_id, new_state)
@@ -270,19 +366,24 @@ class AlertMonitor:
         times = [f.at for f in self._findings_of(incident_id) if f.kind is kind]
         return Status.SPECULATIVE if times and at < min(times) else status
 
-    def _measure(self, rule: Rule, nid: int, incident_id: str, at: datetime) -> Measure:
+    def _measure(
+        self, rule: Rule, incident_id: str, kind: ClaimKind, at: datetime,
+        posts: Sequence[WindowPost],
+    ) -> Measure:
         start, end = window_bounds(at, rule.window_minutes)
         samples = [
-            Sample(p.at, p.author, p.followers, p.verified or self.relays_verified(p.text))
-            for p in self.store.window_posts(nid, start, end)
+            Sample(p.at, p.author, p.followers, p.verified, p.role, p.stance) for p in posts
         ]
-        if incident_id not in self._verified_times:  # once per evaluation, then bisect
-            self._verified_times[incident_id] = [
-                t.timestamp() for t in self.store.verified_times(incident_id)
+        question = kind if rule.verified_scope == "question" else None
+        key = (incident_id, question)
+        if key not in self._verified_times:  # once per evaluation, then bisect
+            self._verified_times[key] = [
+                t.timestamp() for t in self.store.verified_times(incident_id, question)
             ]
-        times = self._verified_times[incident_id]
+        times = self._verified_times[key]
         verified = bisect_right(times, end.timestamp()) - bisect_right(times, start.timestamp())
-        return measure(rule, narrative_rate(samples, at, rule.window_minutes), verified)
+        rate = narrative_rate(samples, at, rule.window_minutes, rule.stance_weight)
+        return measure(rule, rate, verified)
 
     def _alert(
         self, rule: Rule, nid: int, at: datetime, m: Measure, event: AlertEvent,
@@ -295,11 +396,7 @@ class AlertMonitor:
             reason = self._resolution(rule, narrative.incident_id, narrative.kind, status, m)
             follows, severity = previous, state.severity if state else rule.severity(m.ratio)
         else:
-            reason = (
-                f"{m.rate.posts} posts from {m.rate.authors} authors in {rule.window_minutes:g} "
-                f"minutes: {m.rate.per_minute:.2f}/min, {m.ratio:.1f}x the verified rate "
-                f"({m.verified_rate:.2f}/min, floor {rule.verified_floor:g})"
-            )
+            reason = spread_reason(rule, narrative.kind, m)
             follows = previous if event is AlertEvent.ESCALATED else None
             severity = rule.severity(m.ratio)
         started = incident.started_at if incident else narrative.first_seen

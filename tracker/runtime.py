@@ -141,8 +141,10 @@ class Runtime:
 
     def engine(self) -> NarrativeEngine:
         if self._engine is None:
+            tiers = TierResolver(self.settings.tiers)
             self._engine = NarrativeEngine(
-                self.store, self.settings.narratives, self.embedder.name
+                self.store, self.settings.narratives, self.embedder.name,
+                relays_trusted=lambda text: tiers.relayed(text) is not None,
             )
         return self._engine
 
@@ -150,13 +152,11 @@ class Runtime:
         """The alert rules, applied in event time; alerts go to every configured channel
         (or a rule's own), held undelivered when this runtime holds alerts."""
         if self._monitor is None:
-            tiers = TierResolver(self.settings.tiers)
             self._monitor = AlertMonitor(
                 self.store,
                 [Rule.from_settings(r) for r in self.settings.rules],
                 [c.name for c in self.settings.channels],
                 hold=self.hold_alerts,
-                relays_verified=lambda text: tiers.relayed(text) is not None,
             )
         return self._monitor
 
@@ -251,10 +251,12 @@ class Runtime:
 
     def narratives(
         self, incident_id: str | None = None, status: Status | None = None,
-        kind: ClaimKind | None = None,
+        kind: ClaimKind | None = None, *, singletons: bool = False,
     ) -> list[Narrative]:
-        """Live narratives, most active first: posts in the last ``[narratives]
-        active_minutes`` of event time (before the incident's latest post), then size."""
+        """Live narratives, most active first: posts (with reposts and replies) in the last
+        ``[narratives] active_minutes`` of event time (before the incident's latest post),
+        then size. Single posts nobody reposted or answered are left out unless
+        ``singletons``."""
         if incident_id is not None:
             self.incident(incident_id)
         window = timedelta(minutes=self.settings.narratives.active_minutes)
@@ -267,6 +269,7 @@ class Runtime:
         out = [
             n for n in out
             if (status is None or n.status is status) and (kind is None or n.kind is kind)
+            and (singletons or not n.singleton)
         ]
         out.sort(key=lambda n: (-n.recent, -n.size, n.first_seen, n.id))
         return out

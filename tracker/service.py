@@ -646,8 +646,10 @@ class Daemon:
             return
         self._since_consolidate = 0
         merged = await self.pipeline.consolidate()
+        resolved = self.pipeline.take_merge_alerts()
         if merged:
-            log.info("consolidated: %d narratives merged", merged)
+            log.info("consolidated: %d narratives merged, %d alerts of merged narratives "
+                     "resolved", merged, len(resolved))
 
     async def _evaluate(self) -> None:
         await self._refresh_incidents()

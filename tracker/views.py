@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.outbox import Delivery
 from tracker.errors import InputError
-from tracker.models import Alert, Finding, Incident, Narrative, QueryHit
+from tracker.models import Alert, Finding, Incident, Narrative, QueryHit, Stance
 
 if TYPE_CHECKING:
     from tracker.store import Store
@@ -55,6 +55,7 @@ def narrative_json(n: Narrative) -> dict[str, Any]:
         "negated": n.negated, "status": n.status.value, "size": n.size, "authors": n.authors,
         "claim_count": n.claims, "first_seen": iso(n.first_seen), "last_seen": iso(n.last_seen),
         "first_post_id": n.first_post_id, "tiers": dict(n.tiers), "recent": n.recent,
+        "replies": n.replies, "reposts": n.reposts, "stances": dict(n.stances),
     }
 
 
@@ -62,7 +63,8 @@ def finding_json(f: Finding) -> dict[str, Any]:
     return {
         "id": f.id, "incident_id": f.incident_id, "text": f.text, "kind": f.kind.value,
         "actors": list(f.actors), "status": f.status.value, "at": iso(f.at),
-        "automatic": f.automatic, "post_id": f.post_id,
+        "automatic": f.automatic, "post_id": f.post_id, "authority": f.authority,
+        "author": f.author,
     }
 
 
@@ -149,13 +151,29 @@ def narrative_detail_json(store: Store, narrative_id: int) -> dict[str, Any]:
     claims = store.narrative_claim_rows(live)
     first = store.first_post(live)
     buckets = activity(store.narrative_post_times(live))
+    stances = store.narrative_stance_times(live)
     return {
         **narrative_json(narrative),
         "merged_from": narrative_id if live != narrative_id else None,
         "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
         "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
-        "activity": [{"start": iso(t), "posts": c} for t, c in buckets],
+        "activity": [
+            {"start": iso(t), "posts": c, **_stances_in(stances, t, t + BUCKET)}
+            for t, c in buckets
+        ],
     }
+
+
+def _stances_in(
+    stances: Sequence[tuple[datetime, Stance]], start: datetime, end: datetime
+) -> dict[str, int]:
+    """Replies by stance with ``start <= at < end``: how support, denials and questions
+    move over a narrative's life (rising denials and questions mark a rumour)."""
+    counts = {s.value: 0 for s in Stance}
+    for at, stance in stances:
+        if start <= at < end:
+            counts[stance.value] += 1
+    return counts
 
 
 def alerts_json(alerts: Sequence[tuple[Alert, Sequence[Delivery]]]) -> list[dict[str, Any]]:

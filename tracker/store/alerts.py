@@ -8,25 +8,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tracker.models import AlertEvent, ClaimKind, Status
+from tracker.models import AlertEvent, ClaimKind, Stance, Status
 from tracker.store.base import Tables, chunks, dt, ts
 
 __all__ = ["AlertTables", "RuleState", "WindowPost"]
-
-_VERIFIED = "('official', 'verified')"
 
 
 @dataclass(frozen=True, slots=True)
 class WindowPost:
     """A narrative post as rates need it: event time, author, followers (0 when unknown),
-    and whether it is verified reporting (by an official or verified author, or a
-    repost of one)."""
+    whether it is verified reporting (a confirmed claim: see
+    :func:`tracker.narratives.is_verified_reporting`, or a repost of one), how it takes
+    part (``claim``, ``repost``, ``reply``) and a reply's stance."""
 
     at: datetime
     author: str | None
     followers: int
     verified: bool
     text: str = ""
+    role: str = "claim"
+    stance: Stance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,27 +52,31 @@ class AlertTables(Tables):
         """The posts of a live narrative with ``start < created_at <= end``."""
         rows = self._all(
             "SELECT np.at, p.author, coalesce(json_extract(p.metrics, '$.followers'), 0), "
-            f"p.tier IN {_VERIFIED} OR coalesce(o.tier IN {_VERIFIED}, 0), p.text "
+            "np.confirmed, p.text, np.role, np.stance "
             "FROM narrative_posts np JOIN posts p ON p.id = np.post_id "
-            "LEFT JOIN posts o ON p.repost_of IS NOT NULL AND o.source = p.source "
-            "AND o.ext_id = p.repost_of "
             "WHERE np.narrative_id = ? AND np.at > ? AND np.at <= ? ORDER BY np.at",
             (narrative_id, ts(start), ts(end)),
         )
         return [
             WindowPost(dt(r[0]), r[1], int(r[2]) if isinstance(r[2], int | float) else 0,
-                       bool(r[3]), r[4])
+                       bool(r[3]), r[4], r[5], Stance(r[6]) if r[6] else None)
             for r in rows
         ]
 
-    def verified_times(self, incident_id: str) -> list[datetime]:
-        """Times of the official and verified posts linked to an incident, in order."""
-        rows = self._all(
-            "SELECT p.created_at FROM post_incidents pi JOIN posts p ON p.id = pi.post_id "
-            f"WHERE pi.incident_id = ? AND p.tier IN {_VERIFIED} ORDER BY p.created_at",
-            (incident_id,),
+    def verified_times(self, incident_id: str, kind: ClaimKind | None = None) -> list[datetime]:
+        """Times of the verified reporting in an incident's narratives (of one kind: the
+        same question, when given), in order; a post counts once."""
+        sql = (
+            "SELECT DISTINCT np.post_id, np.at FROM narrative_posts np "
+            "JOIN narratives n ON n.id = np.narrative_id "
+            "WHERE np.confirmed = 1 AND n.incident_id = ? AND n.merged_into IS NULL"
         )
-        return [dt(r[0]) for r in rows]
+        params: list[Any] = [incident_id]
+        if kind is not None:
+            sql += " AND n.kind = ?"
+            params.append(kind.value)
+        rows = self._all(sql, params)
+        return sorted(dt(r[1]) for r in rows)
 
     def rule_state(self, rule: str, narrative_id: int) -> RuleState | None:
         row = self._one(
@@ -80,6 +85,15 @@ class AlertTables(Tables):
             (rule, narrative_id),
         )
         return None if row is None else _state(row)
+
+    def rule_states_of(self, narrative_id: int) -> dict[str, RuleState]:
+        """Every rule's state on one narrative, by rule name."""
+        rows = self._all(
+            "SELECT rule, open_alert, last_event, last_at, last_rate, severity, below_since "
+            "FROM rule_states WHERE narrative_id = ?",
+            (narrative_id,),
+        )
+        return {r[0]: _state(r[1:]) for r in rows}
 
     def save_rule_state(
         self, rule: str, narrative_id: int, incident_id: str, state: RuleState

@@ -17,6 +17,7 @@ from tracker.models import (
     FindingStatus,
     Incident,
     Narrative,
+    Stance,
     Status,
 )
 from tracker.store.base import Tables, chunks, dt, ts
@@ -42,7 +43,9 @@ _NARRATIVE_STATS = """
 SELECT n.id, n.incident_id, n.kind, n.actors, n.negated, coalesce(c.text, ''), n.status,
        n.first_seen, fp.ext_id, count(np.post_id), count(DISTINCT p.author), n.claims,
        sum(p.tier = 'official'), sum(p.tier = 'verified'), sum(p.tier = 'unverified'),
-       max(np.at), sum(np.at >= ?), n.candidates
+       max(np.at), sum(np.at >= ?), n.candidates,
+       sum(np.role = 'reply'), sum(np.role = 'repost'), sum(np.stance = 'support'),
+       sum(np.stance = 'deny'), sum(np.stance = 'query'), sum(np.stance = 'comment')
 FROM narratives n
 JOIN posts fp ON fp.id = n.first_post_id
 LEFT JOIN claims c ON c.id = n.label_claim_id
@@ -70,7 +73,9 @@ def _narrative(row: Sequence[Any]) -> Narrative:
         first_post_id=row[8], size=row[9], authors=row[10], claims=row[11],
         tiers={"official": row[12] or 0, "verified": row[13] or 0, "unverified": row[14] or 0},
         last_seen=dt(row[15]) if row[15] is not None else None, recent=row[16] or 0,
-        candidates=candidates,
+        candidates=candidates, replies=row[18] or 0, reposts=row[19] or 0,
+        stances={"support": row[20] or 0, "deny": row[21] or 0, "query": row[22] or 0,
+                 "comment": row[23] or 0},
     )
 
 
@@ -156,16 +161,16 @@ class NarrativeTables(Tables):
     def create_narrative(
         self, incident_id: str, kind: ClaimKind, actors: tuple[str, ...],
         candidates: tuple[str, ...], negated: bool, vector: np.ndarray, first_seen: datetime,
-        first_post: int, label_claim: int,
+        first_post: int, label_claim: int, status: Status = Status.SPECULATIVE,
     ) -> int:
         cur = self._run(
             "INSERT INTO narratives (incident_id, kind, actors, candidates, negated, vector_sum, "
-            "claims, label_claim_id, labelled, first_seen, first_post_id, updated_at) "
-            "VALUES (?,?,?,?,?,?,0,?,1,?,?,?)",
+            "claims, label_claim_id, labelled, first_seen, first_post_id, updated_at, status) "
+            "VALUES (?,?,?,?,?,?,0,?,1,?,?,?,?)",
             (
                 incident_id, kind.value, json.dumps(list(actors)), json.dumps(list(candidates)),
                 int(negated), np.asarray(vector, np.float32).tobytes(), label_claim,
-                ts(first_seen), first_post, time.time(),
+                ts(first_seen), first_post, time.time(), status.value,
             ),
         )
         assert cur.lastrowid is not None
@@ -173,9 +178,11 @@ class NarrativeTables(Tables):
 
     def add_claim_to_narrative(
         self, narrative_id: int, incident_id: str, claim_id: int, vector_sum: np.ndarray,
-        post_rowid: int, at: datetime,
-    ) -> None:
-        """Record a claim (and its post) as a member; ``vector_sum`` is the new sum."""
+        post_rowid: int, at: datetime, *, hedged: bool = False, confirmed: bool = False,
+    ) -> bool:
+        """Record a claim (and its post) as a member; ``vector_sum`` is the new sum,
+        ``hedged`` whether the claim is hedged, ``confirmed`` whether it is verified
+        reporting. True when the post is new to the narrative."""
         cur = self._run(
             "INSERT OR IGNORE INTO narrative_claims (incident_id, claim_id, narrative_id) "
             "VALUES (?,?,?)",
@@ -183,22 +190,37 @@ class NarrativeTables(Tables):
         )
         if cur.rowcount:
             self._run(
-                "UPDATE narratives SET claims = claims + 1, vector_sum = ?, "
+                "UPDATE narratives SET claims = claims + 1, hedged = hedged + ?, vector_sum = ?, "
                 "labelled = CASE WHEN claims = 0 THEN labelled ELSE 0 END, "
                 "updated_at = ?, first_post_id = CASE WHEN ? < first_seen THEN ? "
                 "ELSE first_post_id END, first_seen = min(first_seen, ?) WHERE id = ?",
                 (
-                    np.asarray(vector_sum, np.float32).tobytes(), time.time(), ts(at),
-                    post_rowid, ts(at), narrative_id,
+                    int(hedged), np.asarray(vector_sum, np.float32).tobytes(), time.time(),
+                    ts(at), post_rowid, ts(at), narrative_id,
                 ),
             )
-        self.add_post_to_narrative(narrative_id, post_rowid, at)
-
-    def add_post_to_narrative(self, narrative_id: int, post_rowid: int, at: datetime) -> None:
-        self._run(
-            "INSERT OR IGNORE INTO narrative_posts (narrative_id, post_id, at) VALUES (?,?,?)",
-            (narrative_id, post_rowid, ts(at)),
+        if confirmed:  # a post with several claims is verified reporting if one of them is
+            self._run(
+                "UPDATE narrative_posts SET confirmed = 1 WHERE narrative_id = ? AND post_id = ?",
+                (narrative_id, post_rowid),
+            )
+        return self.add_post_to_narrative(
+            narrative_id, post_rowid, at, role="claim", confirmed=confirmed
         )
+
+    def add_post_to_narrative(
+        self, narrative_id: int, post_rowid: int, at: datetime, *, role: str = "claim",
+        stance: Stance | None = None, confirmed: bool = False,
+    ) -> bool:
+        """A post joins a narrative: by a claim of its own (``claim``), as a ``repost``, or
+        as a ``reply`` in its conversation (with its stance). True when it is new there."""
+        cur = self._run(
+            "INSERT OR IGNORE INTO narrative_posts (narrative_id, post_id, at, role, stance, "
+            "confirmed) VALUES (?,?,?,?,?,?)",
+            (narrative_id, post_rowid, ts(at), role, stance.value if stance else None,
+             int(confirmed)),
+        )
+        return cur.rowcount > 0
 
     def narratives_of_post(self, post_rowid: int, incident_id: str) -> list[int]:
         """Live narratives holding the claims of a post in one incident."""
@@ -208,6 +230,18 @@ class NarrativeTables(Tables):
             (post_rowid, incident_id),
         )
         return [r[0] for r in rows]
+
+    def narratives_with_post(self, post_rowid: int, incident_id: str) -> list[tuple[int, bool]]:
+        """(narrative id, verified reporting there) of the live narratives of one incident
+        a post takes part in, by its claims, as a repost or as a reply."""
+        rows = self._all(
+            "SELECT np.narrative_id, np.confirmed FROM narrative_posts np "
+            "JOIN narratives n ON n.id = np.narrative_id "
+            "WHERE np.post_id = ? AND n.incident_id = ? AND n.merged_into IS NULL "
+            "ORDER BY np.narrative_id",
+            (post_rowid, incident_id),
+        )
+        return [(r[0], bool(r[1])) for r in rows]
 
     def narrative_states(self) -> list[NarrativeState]:
         """Every live narrative, as online clustering keeps it in memory."""
@@ -235,27 +269,49 @@ class NarrativeTables(Tables):
             out.update({r[0]: dt(r[1]) for r in rows})
         return out
 
-    def merge_narrative(self, keep: int, drop: int, vector_sum: np.ndarray) -> None:
-        """Move every member of ``drop`` into ``keep``; ``drop`` is marked merged."""
+    def merge_narrative(
+        self, keep: int, drop: int, vector_sum: np.ndarray
+    ) -> list[tuple[str, str, str]]:
+        """Move every member of ``drop`` into ``keep``; ``drop`` is marked merged. An alert
+        open on ``drop`` carries over to ``keep`` when ``keep`` has no state for that rule;
+        returns (rule, alert of ``drop``, alert of ``keep``) for each open alert of
+        ``drop`` that could not carry over because ``keep`` has one open already."""
         with self.transaction():
+            clashes = self._all(
+                "SELECT d.rule, d.open_alert, k.open_alert FROM rule_states d "
+                "JOIN rule_states k ON k.rule = d.rule AND k.narrative_id = ? "
+                "WHERE d.narrative_id = ? AND d.open_alert IS NOT NULL "
+                "AND k.open_alert IS NOT NULL",
+                (keep, drop),
+            )
             self._run("UPDATE narrative_claims SET narrative_id = ? WHERE narrative_id = ?",
                       (keep, drop))
             self._run(
-                "INSERT OR IGNORE INTO narrative_posts (narrative_id, post_id, at) "
-                "SELECT ?, post_id, at FROM narrative_posts WHERE narrative_id = ?",
+                "INSERT OR IGNORE INTO narrative_posts (narrative_id, post_id, at, role, stance, "
+                "confirmed) SELECT ?, post_id, at, role, stance, confirmed FROM narrative_posts "
+                "WHERE narrative_id = ?",
                 (keep, drop),
+            )
+            # a post that was a reply in one and a claim in the other is a claim in both
+            self._run(
+                "UPDATE narrative_posts SET role = 'claim', confirmed = max(confirmed, "
+                "(SELECT d.confirmed FROM narrative_posts d WHERE d.narrative_id = ? "
+                "AND d.post_id = narrative_posts.post_id)) WHERE narrative_id = ? AND post_id IN "
+                "(SELECT post_id FROM narrative_posts WHERE narrative_id = ? AND role = 'claim')",
+                (drop, keep, drop),
             )
             self._run("DELETE FROM narrative_posts WHERE narrative_id = ?", (drop,))
             self._run(
                 "UPDATE narratives SET claims = claims + (SELECT claims FROM narratives "
-                "WHERE id = ?), vector_sum = ?, labelled = 0, updated_at = ?, "
+                "WHERE id = ?), hedged = hedged + (SELECT hedged FROM narratives WHERE id = ?), "
+                "vector_sum = ?, labelled = 0, updated_at = ?, "
                 "first_post_id = CASE WHEN (SELECT first_seen FROM narratives WHERE id = ?) "
                 "< first_seen THEN (SELECT first_post_id FROM narratives WHERE id = ?) "
                 "ELSE first_post_id END, "
                 "first_seen = min(first_seen, (SELECT first_seen FROM narratives WHERE id = ?)) "
                 "WHERE id = ?",
-                (drop, np.asarray(vector_sum, np.float32).tobytes(), time.time(), drop, drop,
-                 drop, keep),
+                (drop, drop, np.asarray(vector_sum, np.float32).tobytes(), time.time(), drop,
+                 drop, drop, keep),
             )
             self._run("UPDATE narratives SET merged_into = ?, claims = 0 WHERE id = ?",
                       (keep, drop))
@@ -265,6 +321,7 @@ class NarrativeTables(Tables):
                 (keep, drop),
             )
             self._run("DELETE FROM rule_states WHERE narrative_id = ?", (drop,))
+        return [(r[0], r[1], r[2]) for r in clashes]
 
     def unlabelled_narratives(self) -> list[tuple[int, np.ndarray]]:
         rows = self._all(
@@ -328,13 +385,14 @@ class NarrativeTables(Tables):
 
     def narrative_views(
         self, incident_id: str, ids: set[int] | None = None
-    ) -> list[tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status]]:
-        """(id, kind, actors with candidates, negated, first seen, label, status) of the
-        incident's live narratives, or of those among ``ids``: what status needs, without
-        counting posts."""
+    ) -> list[tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status, float]]:
+        """(id, kind, actors with candidates, negated, first seen, label, status, share of
+        hedged claims) of the incident's live narratives, or of those among ``ids``: what
+        status needs, without counting posts."""
         sql = (
             "SELECT n.id, n.kind, n.actors, n.candidates, n.negated, n.first_seen, "
-            "coalesce(c.text, ''), n.status FROM narratives n "
+            "coalesce(c.text, ''), n.status, n.hedged * 1.0 / max(n.claims, 1) "
+            "FROM narratives n "
             "LEFT JOIN claims c ON c.id = n.label_claim_id "
             "WHERE n.merged_into IS NULL AND n.incident_id = ?"
         )
@@ -347,7 +405,7 @@ class NarrativeTables(Tables):
                                   (incident_id, *part))
         return [
             (r[0], ClaimKind(r[1]), tuple(sorted({*json.loads(r[2]), *json.loads(r[3])})),
-             bool(r[4]), dt(r[5]), r[6], Status(r[7]))
+             bool(r[4]), dt(r[5]), r[6], Status(r[7]), float(r[8]))
             for r in rows
         ]
 
@@ -379,6 +437,15 @@ class NarrativeTables(Tables):
             "SELECT at FROM narrative_posts WHERE narrative_id = ? ORDER BY at", (narrative_id,)
         )
         return [dt(r[0]) for r in rows]
+
+    def narrative_stance_times(self, narrative_id: int) -> list[tuple[datetime, Stance]]:
+        """(event time, stance) of the replies in a narrative's conversation, in order."""
+        rows = self._all(
+            "SELECT at, stance FROM narrative_posts WHERE narrative_id = ? AND role = 'reply' "
+            "AND stance IS NOT NULL ORDER BY at",
+            (narrative_id,),
+        )
+        return [(dt(r[0]), Stance(r[1])) for r in rows]
 
     def first_post(self, narrative_id: int) -> dict[str, Any] | None:
         row = self._one(
@@ -415,7 +482,7 @@ class NarrativeTables(Tables):
     def add_finding(
         self, incident_id: str, text: str, text_hash: str, kind: ClaimKind,
         actors: tuple[str, ...], status: FindingStatus, at: datetime, *,
-        automatic: bool = False, post_rowid: int | None = None,
+        automatic: bool = False, post_rowid: int | None = None, authority: str | None = None,
     ) -> int:
         with self.transaction():
             if post_rowid is not None:
@@ -428,10 +495,10 @@ class NarrativeTables(Tables):
                     return int(dup[0])
             cur = self._run(
                 "INSERT INTO findings (incident_id, text, kind, actors, status, at, automatic, "
-                "post_id, text_hash, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "post_id, text_hash, created_at, authority) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     incident_id, text, kind.value, json.dumps(list(actors)), status.value,
-                    ts(at), int(automatic), post_rowid, text_hash, time.time(),
+                    ts(at), int(automatic), post_rowid, text_hash, time.time(), authority,
                 ),
             )
         assert cur.lastrowid is not None
@@ -441,7 +508,8 @@ class NarrativeTables(Tables):
         """The incident's findings in time order, each with its text hash."""
         rows = self._all(
             "SELECT f.id, f.incident_id, f.text, f.kind, f.actors, f.status, f.at, f.automatic, "
-            "p.ext_id, f.text_hash FROM findings f LEFT JOIN posts p ON p.id = f.post_id "
+            "p.ext_id, f.text_hash, f.authority, p.author FROM findings f "
+            "LEFT JOIN posts p ON p.id = f.post_id "
             "WHERE f.incident_id = ? ORDER BY f.at, f.id",
             (incident_id,),
         )
@@ -449,7 +517,7 @@ class NarrativeTables(Tables):
             (
                 Finding(
                     r[0], r[1], r[2], ClaimKind(r[3]), tuple(json.loads(r[4])),
-                    FindingStatus(r[5]), dt(r[6]), bool(r[7]), r[8],
+                    FindingStatus(r[5]), dt(r[6]), bool(r[7]), r[8], r[10], r[11],
                 ),
                 r[9],
             )

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from tracker.models import ClaimKind, Post, Tier
+from tracker.models import ClaimKind, Post, Stance, Tier
 from tracker.store.base import Tables, chunks, dt, ts
 
 __all__ = [
@@ -37,15 +37,18 @@ class NewClaim:
     hedge: float = 0.0
     negated: bool = False
     official_voice: bool = False
+    authority: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class NewPost:
-    """A post about to be stored, with its claims (none for a repost)."""
+    """A post about to be stored, with its claims (none for a repost) and, for a reply,
+    its stance toward the post it answers."""
 
     post: Post
     text_hash: str
     claims: Sequence[NewClaim]
+    stance: Stance | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ class ClaimInfo:
     negated: bool
     official_voice: bool
     vector: np.ndarray | None
+    authority: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class PostInfo:
     repost_of: int | None
     reply_to: int | None = None
     claims: list[ClaimInfo] = field(default_factory=list)
+    stance: Stance | None = None
 
 
 class PostTables(Tables):
@@ -143,12 +148,12 @@ class PostTables(Tables):
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
                     "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
-                    "extra, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         p.source, p.id, p.author, p.tier.value if p.tier else None, p.text,
                         item.text_hash, ts(p.created_at), p.url, p.lang, p.repost_of,
                         p.reply_to, json.dumps(p.metrics), json.dumps(p.extra, default=str),
-                        now,
+                        now, item.stance.value if item.stance else None,
                     ),
                 )
                 if cur.rowcount == 0:
@@ -159,13 +164,13 @@ class PostTables(Tables):
                 for position, claim in enumerate(item.claims):
                     c = self._db.execute(
                         "INSERT INTO claims (post_id, position, text, text_hash, kind, "
-                        "actors, candidates, hedge, negated, official_voice) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        "actors, candidates, hedge, negated, official_voice, authority) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             post_rowid, position, claim.text, claim.text_hash,
                             claim.kind.value, json.dumps(claim.actors),
                             json.dumps(claim.candidates), claim.hedge, int(claim.negated),
-                            int(claim.official_voice),
+                            int(claim.official_voice), claim.authority,
                         ),
                     )
                     assert c.lastrowid is not None
@@ -218,7 +223,7 @@ class PostTables(Tables):
             m = ",".join("?" * len(part))
             for row in self._all(
                 "SELECT p.id, p.source, p.ext_id, p.author, p.tier, p.text, p.created_at, "
-                "p.repost_of, o.id, r.id FROM posts p "
+                "p.repost_of, o.id, r.id, p.stance FROM posts p "
                 "LEFT JOIN posts o ON p.repost_of IS NOT NULL "
                 "AND o.source = p.source AND o.ext_id = p.repost_of "
                 "LEFT JOIN posts r ON p.reply_to IS NOT NULL "
@@ -229,10 +234,11 @@ class PostTables(Tables):
                 posts[row[0]] = PostInfo(
                     row[0], row[1], row[2], row[3], Tier(row[4] or "unverified"), row[5],
                     dt(row[6]), is_repost, row[8] if is_repost else None, row[9],
+                    stance=Stance(row[10]) if row[10] else None,
                 )
             for row in self._all(
                 "SELECT c.post_id, c.id, c.text, c.text_hash, c.kind, c.actors, c.candidates, "
-                "c.hedge, c.negated, c.official_voice, e.vector FROM claims c "
+                "c.hedge, c.negated, c.official_voice, e.vector, c.authority FROM claims c "
                 "LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = c.text_hash "
                 f"WHERE c.post_id IN ({m}) ORDER BY c.post_id, c.position",
                 (model, *part),
@@ -243,6 +249,7 @@ class PostTables(Tables):
                         tuple(json.loads(row[5])), tuple(json.loads(row[6])), row[7],
                         bool(row[8]), bool(row[9]),
                         np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
+                        row[11],
                     )
                 )
         return sorted(posts.values(), key=lambda p: (p.created_at, p.rowid))
