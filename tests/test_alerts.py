@@ -343,7 +343,8 @@ def test_eval_replay_scores_alerts_against_thread_labels(
             p.update(thread_id=pid[:3], rumour_label="non-rumour")
     config = write_config(tmp_path, INCIDENT)
     path = write_posts(tmp_path, posts)
-    assert run_cli(["eval", "replay", str(path), "--config", str(config), "--json"]) == 0
+    assert run_cli(["eval", "replay", str(path), "--config", str(config), "--json",
+                    "--min-posts", "1"]) == 0
     score = json.loads(capsys.readouterr().out)
     assert score["labels"]["false"] == {
         "threads": 1, "alerted": 1, "share": 1.0, "median_minutes": 5.0
@@ -353,7 +354,10 @@ def test_eval_replay_scores_alerts_against_thread_labels(
     assert score["labels"]["non-rumour"]["alerted"] == 0
     assert score["precision"] == 1.0 and score["recall"] == 0.5
     assert score["non_rumour_share"] == 0.0 and score["median_lead_minutes"] == 5.0
-    assert run_cli(["eval", "replay", str(path), "--config", str(config)]) == 0
+    assert score["incidents"] == ["nushki"]  # the configured incident covers the posts
+    assert score["events"][0]["alert_precision"] == 1.0
+    assert run_cli(["eval", "replay", str(path), "--config", str(config),
+                    "--min-posts", "1"]) == 0
     table = capsys.readouterr().out
     assert "non-rumour" in table and "precision 100.0%, recall 50.0%" in table
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -26,12 +26,23 @@ from tracker.cli_common import ConfigOpt, JsonOpt
 from tracker.config import load_settings
 from tracker.errors import InputError
 from tracker.evaluate import RetrievalReport, evaluate_retrieval, load_checkthat
-from tracker.replay import replay, score_replay, thread_labels
 from tracker.retrieval import DEFAULT_METHOD, METHODS, Method
 from tracker.runtime import shared_embedder
-from tracker.sources.files import PostFile
+from tracker.scoring import (
+    LABELS,
+    RUMOURS,
+    WANTED,
+    EventScore,
+    LabelledEvent,
+    combine,
+    event_files,
+    read_events,
+    replay_event,
+    score_event,
+    thread_labels,
+)
 
-__all__ = ["DEFAULT_DATA", "eval_app", "render_report"]
+__all__ = ["DEFAULT_DATA", "eval_app", "render_events", "render_labels", "render_report"]
 
 DEFAULT_DATA = Path("../shared/data/checkthat2020")
 
@@ -136,82 +147,157 @@ def retrieval(
     console.print(f"ranked in {report.seconds:.1f} s", markup=False)
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
-    """The JSON objects of a PHEME-format JSON Lines file (labels read from them)."""
-    out: list[dict[str, Any]] = []
-    try:
-        with path.open(encoding="utf-8") as stream:
-            for line in stream:
-                if line.strip():
-                    try:
-                        value = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # the replay reports bad lines itself
-                    if isinstance(value, dict):
-                        out.append(value)
-    except OSError as exc:
-        raise InputError(f"{path} cannot be read: {exc.strerror}") from None
-    return out
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
+
+
+def _row(score: EventScore) -> list[str]:
+    threads = "/".join(str(score.threads(name)) for name in LABELS)
+    return [
+        score.event, str(score.posts), threads,
+        f"{score.covered(RUMOURS)} ({_pct(score.share(RUMOURS))})",
+        f"{score.covered(WANTED)} ({_pct(score.share(WANTED))})",
+        f"{score.covered(('non-rumour',))} ({_pct(score.share(('non-rumour',)))})",
+        _num(score.median_lead_before_denial),
+        f"{score.alerted_before_denial}/{score.with_denial}",
+        f"{score.alerts_per_day:.1f}", _pct(score.alert_precision),
+    ]
+
+
+def render_events(scores: list[EventScore], total: EventScore) -> Table:
+    """One row per event and a total row (see :mod:`tracker.scoring` for the measures)."""
+    table = Table(
+        title=f"alerts against labelled threads: {len(scores)} events, threads of at "
+        f"least {total.min_posts} posts",
+        caption="threads f/u/t/n: false, unverified, true, non-rumour; covered: an alert's "
+        "narrative held a post of the thread; lead: median minutes from the first alert to "
+        "the first denial; before/denied: covered threads with a denial alerted before it; "
+        "precision: raised alerts mostly on rumour threads",
+    )
+    for name in ("event", "posts", "threads f/u/t/n", "rumours covered",
+                 "false+unverified covered", "non-rumour covered", "lead before denial",
+                 "before/denied", "alerts/day", "alert precision"):
+        table.add_column(name, justify="left" if name == "event" else "right")
+    for score in scores:
+        table.add_row(*_row(score))
+    if len(scores) > 1:
+        table.add_section()
+        table.add_row(*_row(total), style="bold")
+    return table
+
+
+def render_labels(score: EventScore) -> Table:
+    """Per label: threads, alerted, share and median minutes from first post to alert."""
+    table = Table(title=f"by label, {score.event}")
+    for name in ("threads", "count", "alerted", "share", "median minutes to alert"):
+        table.add_column(name, justify="left" if name == "threads" else "right")
+    for name in LABELS:
+        s = score.label_score(name)
+        minutes = "-" if s.median_minutes is None else f"{s.median_minutes:g}"
+        table.add_row(s.label, str(s.threads), str(s.alerted), f"{s.share:.1%}", minutes)
+    return table
 
 
 @eval_app.command("replay")
 def replay_eval(
-    file: Annotated[Path, typer.Argument(help="A PHEME-format JSON Lines file of posts.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Labelled files or folders: PHEME-format JSON Lines of posts (.jsonl, "
+            ".jsonl.gz; one event per `event` value), or Twitter15/16 cascade files "
+            "(recognised by their records: root_id and events). A folder stands for its "
+            ".jsonl and .jsonl.gz files.", show_default=False,
+        ),
+    ],
     incident: Annotated[
-        str | None, typer.Option(help="Replay under this incident only.")
+        str | None, typer.Option(help="Replay every event under this configured incident.")
+    ] = None,
+    min_posts: Annotated[
+        int, typer.Option("--min-posts", min=1, help="Count only threads of at least this "
+                          "many posts.")
+    ] = 20,
+    cascade_hours: Annotated[
+        float | None, typer.Option(
+            "--cascade-hours", min=0,
+            help="Cascades: keep only reposts within this many hours of the source.",
+        ),
+    ] = None,
+    cascade_events: Annotated[
+        int | None, typer.Option(
+            "--cascade-events", min=0, help="Cascades: keep only the first N reposts of each.",
+        ),
     ] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Replay a labelled event and score its alerts against the threads' labels.
+    """Replay labelled events and score their alerts against the threads' labels.
 
-    For each rumour thread (false, unverified, true) and non-rumour thread: was an alert
-    raised on a narrative holding its posts, and how many minutes after the thread's
-    first post. Then precision and recall of alerts for false and unverified rumours, the
-    share of non-rumour threads alerted, and the median lead time."""
+    Each event (a file, or each `event` value inside one) is replayed on its own, in a
+    fresh scratch database: under the configured incidents when one covers its first
+    post, else under an incident of its own (its name; from its first post to its last;
+    every post matches). Per event, over threads of at least --min-posts posts: threads by
+    label; rumour threads covered (all veracities), false+unverified covered, non-rumour
+    covered; the median lead of the first alert before the thread's first denial (stance
+    labels) and how many covered threads with a denial alerted before it; raised alerts
+    per day of event time; alert precision (raised alerts whose narrative was mostly
+    rumour-thread posts). A total row pools the events; a second table gives, per label,
+    the share alerted and the median minutes to the first alert."""
     settings = load_settings(config)
-    threads = thread_labels(_records(file))
-    if not threads:
-        raise InputError(
-            f"{file} has no labelled threads: records need thread_id and rumour_label "
-            "(PHEME format)"
-        )
-    post_file = PostFile(str(file))
-    post_file.open()
-    try:
-        report = asyncio.run(
-            replay(
-                settings,
-                post_file.aposts(
-                    default_source=settings.ingest.default_source,
-                    max_text_chars=settings.ingest.max_text_chars,
-                ),
-                incident=incident, keep_members=True,
+    events: list[LabelledEvent] = []
+    names: set[str] = set()
+    cap = None if cascade_hours is None else cascade_hours * 60
+    for path in event_files(paths):
+        for event in read_events(path, cascade_minutes=cap, cascade_events=cascade_events):
+            if event.name in names:  # the same event from another file
+                event.name = f"{path.parent.name}/{event.name}"
+            names.add(event.name)
+            events.append(event)
+    labelled = [(e, thread_labels(e.dicts())) for e in events]
+    for event, threads in labelled:
+        if not threads:
+            raise InputError(
+                f"{event.file}: event {event.name!r} has no labelled threads: records need "
+                "thread_id and rumour_label (PHEME format)"
             )
-        )
-    finally:
-        post_file.close()
-    score = score_replay(report, threads)
-    console = Console(highlight=False, soft_wrap=True)
+    embedder = shared_embedder(settings.embedding)
+    scores: list[EventScore] = []
+    rejected = 0
+    with _progress("replay events") as tick:
+        for n, (event, threads) in enumerate(labelled):
+            report = asyncio.run(
+                replay_event(settings, event, incident=incident, embedder=embedder)
+            )
+            rejected += report.rejected
+            score = score_event(report, threads, event=event.name, min_posts=min_posts,
+                                files=[event.file])
+            score.extra["rejected"] = report.rejected
+            scores.append(score)
+            if tick is not None:
+                tick(n + 1, len(labelled))
+    total = combine("total", scores)
+    total.extra["rejected"] = rejected
+    console = Console(highlight=False, soft_wrap=True,
+                      width=None if _interactive() else 200)
+    summary = total.replay_score()
     if json_out:
-        console.print(json.dumps({"file": str(file), "posts": report.stored,
-                                  "incidents": report.incidents, **score.as_dict()}),
-                      markup=False)
+        console.print(json.dumps({
+            "file": str(paths[0]) if len(paths) == 1 else None,
+            "posts": total.posts, "incidents": list(total.incidents), **summary.as_dict(),
+            "files": list(total.files), "min_posts": min_posts,
+            "events": [s.as_dict() for s in scores], "total": total.as_dict(),
+        }), markup=False)
         return
-    table = Table(
-        title=f"alerts against labelled threads: {file.name}, {report.stored} posts, "
-        f"{score.alerts} alert events",
-    )
-    for name in ("threads", "count", "alerted", "share", "median minutes to alert"):
-        table.add_column(name, justify="left" if name == "threads" else "right")
-    for s in score.by_label:
-        minutes = "-" if s.median_minutes is None else f"{s.median_minutes:g}"
-        table.add_row(s.label, str(s.threads), str(s.alerted), f"{s.share:.1%}", minutes)
-    console.print(table)
-    lead = "-" if score.median_lead is None else f"{score.median_lead:g} minutes"
+    console.print(render_events(scores, total))
+    console.print(render_labels(total))
+    lead = "-" if summary.median_lead is None else f"{summary.median_lead:g} minutes"
     console.print(
-        f"false+unverified rumours: precision {score.precision:.1%}, recall "
-        f"{score.recall:.1%}; non-rumour threads alerted {score.non_rumour_share:.1%}; "
-        f"median lead {lead}",
+        f"false+unverified rumours: precision {summary.precision:.1%}, recall "
+        f"{summary.recall:.1%}; non-rumour threads alerted {summary.non_rumour_share:.1%}; "
+        f"median lead {lead}; {total.alert_events} alert events, {total.posts} posts"
+        + (f", {rejected} lines rejected" if rejected else ""),
         markup=False,
     )
