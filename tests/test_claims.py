@@ -257,3 +257,141 @@ def test_bad_actor_config_names_the_item() -> None:
         actors_from_config([{"name": "A", "alias": ["x"]}])
     with pytest.raises(ConfigError, match="belongs to both"):
         ClaimAnalyzer(actors=(Actor("A", ("same",)), Actor("B", ("Same",))))
+
+
+# --- issue 10: hedge, authority, attribution anywhere, identities, findings, chatter ----
+
+
+@pytest.mark.parametrize(
+    ("text", "actors", "candidates"),
+    [
+        ("Everyone knows TTP did this", ("TTP",), ()),
+        ("fingers point at the BLA", ("BLA",), ()),
+        ("Everyone knows Jundallah did this", (), ("Jundallah",)),
+        ("the attack bears the hallmarks of Jundallah", (), ("Jundallah",)),
+        ("Gunman identified as Man Haron Monis", (), ("Man Haron Monis",)),
+        ("the co-pilot was a convert to Islam", (), ("Islam",)),
+        ("The co-pilot was a Muslim convert", (), ("Muslim",)),
+        ("the shooter was a jihadist", (), ("Jihadist",)),
+        ("Charlie Hebdo attackers linked to ISIS", ("ISKP",), ()),
+        ("The gunman was a hero of Islamic State", ("ISKP",), ()),
+        ("ISIS is lauding him", ("ISKP",), ()),
+        ("Islamic State praises their hero", ("ISKP",), ()),
+    ],
+)
+def test_attribution_by_cue_anywhere_and_by_identity(
+    analyzer: ClaimAnalyzer, text: str, actors: tuple[str, ...], candidates: tuple[str, ...]
+) -> None:
+    claim = one(analyzer, text)
+    assert claim.kind is ClaimKind.ATTRIBUTION, claim
+    assert (claim.actors, claim.candidate_actors) == (actors, candidates)
+
+
+def test_rival_identities_stay_apart(analyzer: ClaimAnalyzer) -> None:
+    islam = one(analyzer, "the co-pilot was a convert to Islam")
+    jihadist = one(analyzer, "the shooter was a jihadist")
+    isis = one(analyzer, "The gunman was a hero of Islamic State")
+    keys = {(c.actors, c.candidate_actors) for c in (islam, jihadist, isis)}
+    assert len(keys) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "authority", "candidates"),
+    [
+        ("CTD: preliminary investigation links the attack to the Zeta faction", "ctd", ("Zeta",)),
+        ("Investigation links the attack to Jundallah, police said", "police", ("Jundallah",)),
+        ("Jundallah identified as the attacker", None, ("Jundallah",)),
+        ("Preliminary findings show Jundallah was behind the blast", None, ("Jundallah",)),
+    ],
+)
+def test_official_findings_are_unhedged_attributions(
+    analyzer: ClaimAnalyzer, text: str, authority: str | None, candidates: tuple[str, ...]
+) -> None:
+    claim = one(analyzer, text)
+    assert claim.kind is ClaimKind.ATTRIBUTION
+    assert claim.candidate_actors == candidates
+    assert claim.hedge == 0.0 and not claim.negated
+    assert claim.authority == authority
+    assert claim.official_voice is (authority is not None)
+
+
+@pytest.mark.parametrize(
+    ("text", "authority"),
+    [
+        ("Police confirm one gunman", "police"),
+        ("French President says no survivors expected", "president"),
+        ("According to police, the gunman acted alone", "police"),
+        ("Police: two hostages have escaped from the cafe", "police"),
+        ("The interior ministry said the attackers were brothers", "interior ministry"),
+        ("Marseille prosecutor says the co-pilot crashed the plane on purpose", "prosecutor"),
+        ("The CTD said TTP was behind the attack", "ctd"),
+    ],
+)
+def test_claims_on_an_authoritys_word_are_unhedged_with_that_authority(
+    analyzer: ClaimAnalyzer, text: str, authority: str
+) -> None:
+    claim = one(analyzer, text)
+    assert (claim.authority, claim.hedge) == (authority, 0.0)
+    assert claim.official_voice
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Reports of a second attacker at the scene",
+        "Report: the gunman is still inside",
+        "The co-pilot is believed to be responsible",
+        "Unconfirmed: two gunmen at the station",
+        "The pilot appears to have been locked out of the cockpit",
+        "Second attacker feared to be at large",
+        "Could be a second gunman",
+        "Apparently the gunman was known to police",
+        "A website claims the gunman was a refugee",
+        "Rumours that the shooter was a Muslim",
+        "The attacker was allegedly shouting",
+        "A second attack is likely",
+        "Possible explosion near the cafe",
+        "Is the gunman still inside?",
+        "The co-pilot suffered from depression, Bild newspaper reports",
+        "German news website Spiegel Online says the pilot was locked out",
+        "Friends say the co-pilot suffered from depression",
+        "Gunman demands a flag, via @someone",
+    ],
+)
+def test_hedged_and_non_authority_claims_are_hedged_without_authority(
+    analyzer: ClaimAnalyzer, text: str
+) -> None:
+    claim = one(analyzer, text)
+    assert claim.hedge > 0, claim
+    assert claim.authority is None
+
+
+def test_a_newsroom_reporting_reports_is_hedged_and_an_authority_confirming_is_not(
+    analyzer: ClaimAnalyzer,
+) -> None:
+    reports = one(analyzer, "BREAKING: reports of a second attacker at the Paris kosher market")
+    assert reports.hedge > 0 and reports.authority is None
+    confirmed = one(analyzer, "Police confirm reports of a second attacker")
+    assert (confirmed.authority, confirmed.hedge) == ("police", 0.0)
+    sources = one(analyzer, "Police sources say the gunman was known to them")
+    assert sources.hedge > 0 and sources.authority is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "RIP to the 150 people who died",
+        "Thoughts with the families of the victims",
+        "My prayers go out to the 150 victims of #Germanwings",
+        "I'm horrified at what happened in Paris today",
+        "You are all idiots",
+        "Deepest sympathies to everyone in Sydney",
+    ],
+)
+def test_chatter_asserting_nothing_is_dropped(analyzer: ClaimAnalyzer, text: str) -> None:
+    assert analyzer.extract(text) == []
+
+
+def test_chatter_words_do_not_drop_an_attribution(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "RIP to the victims, TTP claimed the attack")
+    assert claim.kind is ClaimKind.ATTRIBUTION and claim.actors == ("TTP",)

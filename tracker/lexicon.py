@@ -166,7 +166,8 @@ class Lexicon:
         r"{actor}\s+(?:(?:has|have|had)\s+been\s+|was\s+|were\s+|is\s+|are\s+)?(?:named|identified)"
         rf"\s+as\s+(?:the\s+|an?\s+|one\s+of\s+the\s+)?(?:[\w-]+\s+)?{_PERPETRATOR}",
         r"{actor}\s+(?:is\s+|are\s+|has\s+been\s+|have\s+been\s+)?(?:lauding|lauded|praising"
-        r"|praised|hailing|hailed|celebrating|celebrated|glorifying|glorified)\s+(?:him|her|them"
+        r"|praised|praises|praise|hails|hail|hailing|hailed|celebrating|celebrated|glorifying"
+        r"|glorified)\s+(?:him|her|them|(?:their|its|a|as\s+a)\s+(?:hero|martyr|soldier)"
         rf"|the\s+(?:attacks?|{_PERPETRATOR}))",
         r"{actor}\s+(?:did|done|do)\s+(?:this|it|that)",
     )
@@ -607,6 +608,10 @@ class Lexicon:
         r"unconfirmed",
         r"(?:jumping|jump)\s+to\s+conclusions",
         r"irresponsible",
+        r"made\s+up",
+        r"fabricat(?:ed|ion|ions|ing)",
+        r"(?:did\s+not|didn't|never)\s+(?:occur|take\s+place)",
+        r"(?:garbage|rubbish|trash)\s+(?:reporting|journalism|story|news)",
     )
     """A reply saying that what it answers is false ("fake", "not true", "stop spreading")."""
     query_cues: tuple[str, ...] = (
@@ -627,10 +632,13 @@ class Lexicon:
         r"\s+[^.!?]{0,60}\?",
         r"(?:wait|hold\s+on)\s*,?\s*(?:what|so|is)",
         r"i\s+thought\s+[^.!?]{0,60}\?",
+        r"(?:able\s+to|can\s+anyone|anyone)\s+(?:verify|confirm)",
+        r"who\s+told\s+(?:you|u)",
+        r"(?:i\s+)?wonder\s+(?:if|whether)",
     )
     """A reply asking whether it is true, or for evidence ("is this true?", "source?")."""
     support_cues: tuple[str, ...] = (
-        r"(?:yes|yep|yeah|indeed|exactly|absolutely|correct|true|right|agreed|agree|this)\s*[.!,]*$",
+        r"(?:yes|yep|yeah|indeed|exactly|absolutely|correct|true|right|agreed|agree)\s*[.!,]*$",
         r"^(?:yes|yep|yeah|indeed|exactly|absolutely|correct|agreed|true|so\s+true|very\s+true)",
         r"(?:it'?s|this\s+is|that'?s|is)\s+(?:been\s+)?(?:confirmed|true|official|verified|correct|right)",
         r"(?:now\s+)?confirmed\s+by",
@@ -684,12 +692,12 @@ class Lexicon:
         "A suicide bomber blew himself up",
         "The gunmen opened fire with automatic rifles",
         "The device was detonated remotely",
-        "He deliberately crashed the plane into the mountain",
+        "He drove a truck into the crowd",
         "The attacker stabbed people with a knife",
         "A drone dropped explosives on the compound",
         "They took people hostage inside the building",
-        "The co-pilot locked the captain out of the cockpit",
-        "The plane descended rapidly before it hit the ground",
+        "The attackers used assault rifles and grenades",
+        "The car bomb went off outside the police station",
         "A roadside bomb hit the convoy",
         "The officer fired several shots at him",
     )

@@ -1,0 +1,124 @@
+"""The second reader (nearness to example sentences) and a reply's stance, on the real model."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from tracker.claims import ClaimAnalyzer, ExtractedClaim
+from tracker.embed import SentenceTransformerEmbedder
+from tracker.errors import ConfigError
+from tracker.lexicon import DEFAULT_LEXICON, EXAMPLE_FIELDS, Lexicon
+from tracker.models import ClaimKind, Stance
+from tracker.reader import KIND_THRESHOLD, ExampleReader
+from tracker.stance import STANCE_THRESHOLD, StanceReader
+
+
+@pytest.fixture(scope="module")
+def kinds(embedder: SentenceTransformerEmbedder) -> ExampleReader:
+    return ExampleReader.for_kinds(embedder.encode)
+
+
+@pytest.fixture(scope="module")
+def stance(embedder: SentenceTransformerEmbedder) -> StanceReader:
+    return StanceReader.with_model(embedder.encode)
+
+
+def vector(embedder: SentenceTransformerEmbedder, text: str) -> np.ndarray:
+    return np.asarray(embedder.encode([text])[0])
+
+
+def test_nearest_reads_the_label_of_the_closest_example_above_the_threshold(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    reader = ExampleReader(
+        {"fruit": ["I ate a ripe banana"], "vehicle": ["The truck drove down the road"]},
+        embedder.encode,
+        threshold=0.4,
+    )
+    label, score = reader.nearest(vector(embedder, "She had a banana for breakfast"))
+    assert label == "fruit" and 0.4 <= score <= 1.0
+    label, score = reader.nearest(vector(embedder, "Quantum chromodynamics lecture notes"))
+    assert label is None and score < 0.4
+    with pytest.raises(ValueError, match="at least one"):
+        ExampleReader({"empty": []}, embedder.encode)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He was a devoted follower of a terror organisation",
+        "A terror organisation has taken credit online",
+    ],
+)
+def test_refine_kind_catches_an_unseen_attribution_phrasing(
+    embedder: SentenceTransformerEmbedder, kinds: ExampleReader, text: str
+) -> None:
+    claim = ClaimAnalyzer().analyze(text)
+    assert claim.kind is ClaimKind.OTHER  # the word lists miss it
+    refined = kinds.refine_kind(claim, vector(embedder, text))
+    assert refined.kind is ClaimKind.ATTRIBUTION
+    assert refined.text == claim.text and refined.hedge == claim.hedge
+
+
+def test_refine_kind_leaves_plain_reports_and_read_kinds_alone(
+    embedder: SentenceTransformerEmbedder, kinds: ExampleReader
+) -> None:
+    plain = ExtractedClaim("The cafe reopened this morning")
+    assert kinds.refine_kind(plain, vector(embedder, plain.text)) is plain
+    # A kind the word lists read is kept, whatever the vector is near.
+    casualty = ExtractedClaim("TTP claimed the attack", kind=ClaimKind.CASUALTY)
+    assert kinds.refine_kind(casualty, vector(embedder, casualty.text)) is casualty
+    assert kinds.threshold == KIND_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("@bbc This is fake, stop spreading it", Stance.DENY),
+        ("@cnn Not true, he wasn't even there", Stance.DENY),
+        ("@reuters No he wasn't, that's a hoax", Stance.DENY),
+        ("@cnn Is this confirmed? source?", Stance.QUERY),
+        ("@skynews really? proof?", Stance.QUERY),
+        ("@x yes, police confirmed it", Stance.SUPPORT),
+        ("RT @nypost Hostages made to hold up a flag in the cafe window", Stance.SUPPORT),
+        ("@x my thoughts are with them", Stance.COMMENT),
+    ],
+)
+def test_cues_read_clear_replies(text: str, expected: Stance) -> None:
+    assert StanceReader().read(text) is expected
+
+
+def test_the_model_reads_a_reply_the_cues_are_silent_on(
+    embedder: SentenceTransformerEmbedder, stance: StanceReader
+) -> None:
+    text = "Seen it with my own eyes, it is accurate"
+    assert stance.cue(text) is None
+    assert stance.read(text) is Stance.COMMENT  # no vector: cues only
+    assert stance.read(text, vector(embedder, text)) is Stance.SUPPORT
+    assert stance.model is not None and stance.model.threshold == STANCE_THRESHOLD
+    chatter = "I hope everyone there is safe"
+    assert stance.read(chatter, vector(embedder, chatter)) is Stance.COMMENT
+
+
+def test_examples_and_cues_are_data_overridable_from_config(
+    embedder: SentenceTransformerEmbedder,
+) -> None:
+    lexicon = Lexicon.from_mapping(
+        {
+            "deny_cues": ["jhoot"],
+            "extend": {"attribution_examples": ["Ye kaam dehshatgardon ka hai"]},
+        }
+    )
+    assert lexicon.attribution_examples[-1] == "Ye kaam dehshatgardon ka hai"
+    assert StanceReader(lexicon).read("@x yeh jhoot hai") is Stance.DENY
+    assert StanceReader().read("@x yeh jhoot hai") is Stance.COMMENT
+    # Example sentences are text, not patterns: a "(" is fine there, not in a cue.
+    Lexicon.from_mapping({"query_examples": ["Is this (really) true?"]})
+    with pytest.raises(ConfigError, match="deny_cues"):
+        Lexicon.from_mapping({"deny_cues": ["(unclosed"]})
+    assert {f.name for f in fields(DEFAULT_LEXICON)} >= EXAMPLE_FIELDS
+    reader = ExampleReader.for_kinds(embedder.encode, lexicon)
+    assert "Ye kaam dehshatgardon ka hai" in reader.texts
