@@ -1,0 +1,309 @@
+"""Leave-one-event-out choice of the alert rule's thresholds, on the labelled events.
+
+    .venv/bin/python bench/loeo.py [--variants N] [--cascade-events N] [--fresh]
+                                   [--events NAME ...] [--min-posts N]
+
+One replay per event carries MANY rule variants at once: each variant is its own
+``[[rules]]`` entry (``v000`` ... ``vNNN``, all held, channel ``log``) and rules keep
+their state per (rule, narrative), so they do not interact; an alert's ``rule`` says
+which variant fired, and each variant is scored from the one replay
+(``tracker.scoring.score_event(..., rule=name)``). ``v000`` is the shipped default rule.
+The other variants are a seeded random sample of the grid ``GRID`` over the keys of
+``tracker.config.RuleSettings`` (a key the settings do not have is left out, so the
+script follows the rules as they change).
+
+Objective (higher is better), over a set of events pooled:
+
+    J = rumour coverage - NON_RUMOUR_WEIGHT * non-rumour coverage - LOAD_WEIGHT * load
+
+rumour coverage: the share of counted rumour threads (every veracity: each was
+unverified while it spread) covered by an alert; non-rumour coverage: the share of
+counted non-rumour threads covered (a false alarm on a real report); load: the mean over
+the events of raised alerts per day of event time (an analyst's reading). For each
+held-out event the variant with the best J on all the other events is chosen, and that
+event's own figures under it are reported; the held-out totals pool those. Last, the
+variant chosen on all events.
+
+Events: the germanwings full threads, every event of RumourEval 2017 (including the
+mixed test file), the RumourEval 2019 Twitter events (not Reddit), and Twitter15 and
+Twitter16 cascades capped at ``--cascade-events`` reposts each (a full run is too slow on
+two cores). Tiers come from ``examples/eval.toml``.
+
+Cache: each event's scores for the variant set are kept in ``bench/out/loeo/`` under a
+key made of the event file, the caps, the settings with the variants, and the source of
+``tracker/`` and ``alerts/`` (a change of the model or the rules replays again);
+``--fresh`` ignores it. Wall times are printed per event and in all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import json
+import random
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tracker.config import RuleSettings, Settings, load_settings  # noqa: E402
+from tracker.runtime import shared_embedder  # noqa: E402
+from tracker.scoring import (  # noqa: E402
+    RUMOURS,
+    EventScore,
+    LabelledEvent,
+    ThreadOutcome,
+    combine,
+    read_events,
+    replay_event,
+    score_event,
+    thread_labels,
+)
+
+DATA = ROOT.parent / "shared" / "data"
+OUT = ROOT / "bench" / "out" / "loeo"
+CONFIG = ROOT / "examples" / "eval.toml"
+
+NON_RUMOUR_WEIGHT = 1.0
+LOAD_WEIGHT = 0.01  # 24 alerts a day (one an hour) cost as much as 24% of rumour coverage
+
+# values tried per RuleSettings key; a key absent from RuleSettings is skipped
+GRID: dict[str, tuple[Any, ...]] = {
+    "window_minutes": (10.0, 15.0, 30.0, 60.0),
+    "ratio": (1.5, 3.0, 6.0, 12.0),
+    "min_posts": (3, 5, 10, 20),
+    "min_authors": (2, 3, 6, 12),
+    "verified_floor": (0.05, 0.2, 0.5),
+    "max_verified_share": (0.3, 0.5, 0.8),
+    "verified_scope": ("question", "incident"),
+    "stance_weight": (0.0, 1.0, 3.0),
+}
+
+
+def event_paths() -> list[Path]:
+    paths = [DATA / "pheme" / "fullthreads" / "germanwings-crash.jsonl"]
+    paths += sorted((DATA / "pheme" / "rumoureval2017").glob("*.jsonl"))
+    paths += sorted(p for p in (DATA / "rumoureval2019").glob("*.jsonl") if p.stem != "reddit")
+    paths += [DATA / "twitter15_16" / f"twitter1{n}_cascades.jsonl.gz" for n in (5, 6)]
+    return paths
+
+
+def variants(count: int, seed: int) -> list[RuleSettings]:
+    """v000 = the default rule; then ``count - 1`` distinct grid points, seeded."""
+    keys = [k for k in GRID if k in RuleSettings.model_fields]
+    points = list(itertools.product(*(GRID[k] for k in keys)))
+    random.Random(seed).shuffle(points)
+    base = RuleSettings(name="v000", channels=("log",))
+    out = [base]
+    seen = {tuple(getattr(base, k) for k in keys)}
+    for point in points:
+        if len(out) >= count:
+            break
+        if point in seen:
+            continue
+        seen.add(point)
+        out.append(RuleSettings(name=f"v{len(out):03d}", channels=("log",),
+                                **dict(zip(keys, point, strict=True))))
+    return out
+
+
+def describe(rule: RuleSettings) -> str:
+    keys = [k for k in GRID if k in RuleSettings.model_fields]
+    return " ".join(f"{k}={getattr(rule, k)}" for k in keys)
+
+
+def _source_digest() -> str:
+    digest = hashlib.sha256()
+    for folder in ("tracker", "alerts"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(path.as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _outcome(d: dict[str, Any]) -> ThreadOutcome:
+    return ThreadOutcome(**d)
+
+
+def _to_json(score: EventScore) -> dict[str, Any]:
+    return {
+        "event": score.event, "alert_events": score.alert_events, "raised": score.raised,
+        "raised_on_rumours": score.raised_on_rumours, "span_seconds": score.span_seconds,
+        "posts": score.posts, "min_posts": score.min_posts, "files": list(score.files),
+        "incidents": list(score.incidents),
+        "outcomes": [
+            {"thread_id": o.thread_id, "label": o.label, "posts": o.posts,
+             "minutes_to_alert": o.minutes_to_alert, "has_denial": o.has_denial,
+             "lead_before_denial": o.lead_before_denial}
+            for o in score.outcomes
+        ],
+    }
+
+
+def _from_json(d: dict[str, Any]) -> EventScore:
+    return EventScore(
+        event=d["event"], outcomes=tuple(_outcome(o) for o in d["outcomes"]),
+        alert_events=d["alert_events"], raised=d["raised"],
+        raised_on_rumours=d["raised_on_rumours"], span_seconds=d["span_seconds"],
+        posts=d["posts"], min_posts=d["min_posts"], files=tuple(d["files"]),
+        incidents=tuple(d["incidents"]),
+    )
+
+
+@dataclass
+class EventRun:
+    name: str
+    scores: dict[str, EventScore]  # variant name -> score
+    seconds: float
+    cached: bool
+
+
+def run_event(
+    settings: Settings, event: LabelledEvent, names: list[str], min_posts: int,
+    key: str, fresh: bool,
+) -> EventRun:
+    cache = OUT / f"{_slug(event.name)}-{key[:16]}.json"
+    if cache.is_file() and not fresh:
+        data = json.loads(cache.read_text(encoding="utf-8"))
+        return EventRun(event.name, {v: _from_json(s) for v, s in data["scores"].items()},
+                        data["seconds"], True)
+    threads = thread_labels(event.dicts())
+    started = time.perf_counter()
+    report = asyncio.run(
+        replay_event(settings, event, embedder=shared_embedder(settings.embedding))
+    )
+    seconds = time.perf_counter() - started
+    scores = {
+        v: score_event(report, threads, event=event.name, min_posts=min_posts, rule=v,
+                       files=[event.file])
+        for v in names
+    }
+    OUT.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({
+        "seconds": seconds, "scores": {v: _to_json(s) for v, s in scores.items()},
+    }), encoding="utf-8")
+    return EventRun(event.name, scores, seconds, False)
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+
+
+def objective(scores: list[EventScore]) -> float:
+    pooled = combine("pool", scores)
+    load = statistics.fmean(s.alerts_per_day for s in scores) if scores else 0.0
+    return (pooled.share(RUMOURS) - NON_RUMOUR_WEIGHT * pooled.share(("non-rumour",))
+            - LOAD_WEIGHT * load)
+
+
+def best_variant(runs: list[EventRun], names: list[str]) -> tuple[str, float]:
+    scored = [(objective([r.scores[v] for r in runs]), -i, v) for i, v in enumerate(names)]
+    j, _, name = max(scored)
+    return name, j
+
+
+def _pct(value: float | None) -> str:
+    return "    -" if value is None else f"{value:5.0%}"
+
+
+def row(name: str, variant: str, s: EventScore, j: float, load: float | None = None) -> str:
+    """One line of the table; ``load`` replaces the pooled alerts per day (totals show
+    the mean over events, as the objective counts it)."""
+    per_day = s.alerts_per_day if load is None else load
+    threads = "/".join(str(s.threads(x)) for x in ("false", "unverified", "true", "non-rumour"))
+    return (f"{name[:28]:28} {variant:>5} {threads:>14} {_pct(s.share(RUMOURS)):>6} "
+            f"{_pct(s.share(('false', 'unverified'))):>6} {_pct(s.share(('non-rumour',))):>6} "
+            f"{per_day:8.1f} {_pct(s.alert_precision):>6} {j:7.3f}")
+
+
+HEADER = (f"{'held-out event':28} {'rule':>5} {'f/u/t/n':>14} {'rum':>6} {'f+u':>6} "
+          f"{'non-r':>6} {'alerts/d':>8} {'prec':>6} {'J':>7}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--variants", type=int, default=64, help="rule variants, v000 default")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--min-posts", type=int, default=20)
+    parser.add_argument("--cascade-events", type=int, default=50,
+                        help="Twitter15/16: reposts kept per cascade")
+    parser.add_argument("--cascade-hours", type=float, default=None,
+                        help="Twitter15/16: reposts kept within this many hours")
+    parser.add_argument("--events", nargs="*", default=None,
+                        help="only events whose name contains one of these")
+    parser.add_argument("--fresh", action="store_true", help="replay even when cached")
+    args = parser.parse_args()
+
+    wall = time.perf_counter()
+    rules = variants(args.variants, args.seed)
+    names = [r.name for r in rules]
+    base = load_settings(CONFIG)
+    settings = base.model_copy(update={"rules": tuple(rules)})
+    Settings.model_validate(settings.model_dump())  # the variants are valid settings
+    digest = hashlib.sha256(json.dumps([
+        settings.model_dump(mode="json"), args.min_posts, args.cascade_events,
+        args.cascade_hours, _source_digest(),
+    ], sort_keys=True).encode()).hexdigest()
+    print(f"{len(rules)} rule variants over "
+          f"{', '.join(k for k in GRID if k in RuleSettings.model_fields)}; "
+          f"threads of >= {args.min_posts} posts; cascades capped at "
+          f"{args.cascade_events} reposts" + (f", {args.cascade_hours} h" if args.cascade_hours
+                                             else ""))
+    print(f"objective J = rumour coverage - {NON_RUMOUR_WEIGHT:g} x non-rumour coverage - "
+          f"{LOAD_WEIGHT:g} x mean alerts/day")
+
+    runs: list[EventRun] = []
+    cap = None if args.cascade_hours is None else args.cascade_hours * 60
+    for path in event_paths():
+        for event in read_events(path, cascade_minutes=cap, cascade_events=args.cascade_events):
+            if path.parent.name == "rumoureval2017":
+                event.name = f"re17/{event.name}"
+            elif path.parent.name == "rumoureval2019":
+                event.name = f"re19/{event.name}"
+            if args.events and not any(e in event.name for e in args.events):
+                continue
+            key = hashlib.sha256(
+                f"{digest}|{path}|{path.stat().st_size}|{event.name}".encode()
+            ).hexdigest()
+            run = run_event(settings, event, names, args.min_posts, key, args.fresh)
+            runs.append(run)
+            print(f"  replayed {run.name}: {len(event.records)} records, "
+                  f"{run.seconds:.1f} s" + (" (cached)" if run.cached else ""), flush=True)
+
+    print()
+    print(HEADER)
+    held: list[EventScore] = []
+    for run in runs:
+        others = [r for r in runs if r is not run]
+        chosen, _ = best_variant(others, names)
+        score = run.scores[chosen]
+        held.append(score)
+        print(row(run.name, chosen, score, objective([score])))
+    total = combine("held-out total", held)
+    load = statistics.fmean(s.alerts_per_day for s in held) if held else 0.0
+    print("-" * len(HEADER))
+    print(row("held-out total", "", total, objective(held), load))
+    print(f"held-out: rumour threads covered {total.covered(RUMOURS)}/"
+          f"{len(total._of(RUMOURS))}, non-rumour {total.covered(('non-rumour',))}/"
+          f"{total.threads('non-rumour')}, mean alerts/day {load:.1f}, "
+          f"alert precision {_pct(total.alert_precision).strip()}")
+
+    chosen, j = best_variant(runs, names)
+    rule = next(r for r in rules if r.name == chosen)
+    default_j = objective([r.scores["v000"] for r in runs])
+    print(f"\nchosen on all events: {chosen} (J {j:.3f}; the default v000: {default_j:.3f})")
+    print(f"  {describe(rule)}")
+    replay_s = sum(r.seconds for r in runs if not r.cached)
+    print(f"\nwall time {time.perf_counter() - wall:.1f} s "
+          f"(replays {replay_s:.1f} s, {sum(r.cached for r in runs)} events from cache)")
+
+
+if __name__ == "__main__":
+    main()
