@@ -395,3 +395,12 @@ def test_chatter_asserting_nothing_is_dropped(analyzer: ClaimAnalyzer, text: str
 def test_chatter_words_do_not_drop_an_attribution(analyzer: ClaimAnalyzer) -> None:
     claim = one(analyzer, "RIP to the victims, TTP claimed the attack")
     assert claim.kind is ClaimKind.ATTRIBUTION and claim.actors == ("TTP",)
+
+
+def test_a_place_near_a_cue_is_no_candidate(analyzer: ClaimAnalyzer) -> None:
+    claim = one(analyzer, "No group has claimed responsibility for the Nushki bus blast.")
+    assert claim.negated and claim.candidate_actors == ()
+    claim = one(analyzer, "Who is behind the Quetta bus attack?")
+    assert claim.candidate_actors == ()
+    claim = one(analyzer, "Everyone knows the Nushki market bombers did this")
+    assert claim.candidate_actors == ()

@@ -517,9 +517,10 @@ class ClaimAnalyzer:
         official = authority is not None or self._official.search(low, probe)
 
         cues = self._cues.spans(low, probe) if not slotted else []
-        if cues and not mentions and not shouting:
+        if cues and not mentions and not shouting and not negated:
             # A responsibility cue with no slot filled: a name near it may be the actor
-            # ("Everyone knows Jundallah did this", "fingers point at Jundallah").
+            # ("Everyone knows Jundallah did this", "fingers point at Jundallah"); a
+            # negation names nobody this way ("No group has claimed the Nushki attack").
             candidates |= self._near_cue(masked, cues)
         if slotted or negated or cues:
             kind = ClaimKind.ATTRIBUTION
@@ -583,8 +584,9 @@ class ClaimAnalyzer:
             after = masked[end : end + 40]
             if after[:1] == ":" or (start == 0 and not any(0 <= cs - end <= 25 for cs, _ in cues)):
                 continue
-            following = _FIRST_WORD.match(after)
-            if following is not None and following.group(1).casefold() in self._sources:
+            # "Nushki bus blast", "Bild newspaper": an event, a source or a place.
+            following = [w.casefold() for w in _TOKEN.findall(after)[:2]]
+            if any(w in self._sources or w in self._events for w in following):
                 continue
             before = masked[max(0, start - 40) : start]
             previous = _LAST_WORD.search(before)
