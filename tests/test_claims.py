@@ -271,7 +271,7 @@ def test_bad_actor_config_names_the_item() -> None:
         ("the attack bears the hallmarks of Jundallah", (), ("Jundallah",)),
         ("Gunman identified as Man Haron Monis", (), ("Man Haron Monis",)),
         ("the co-pilot was a convert to Islam", (), ("Islam",)),
-        ("The co-pilot was a Muslim convert", (), ("Muslim",)),
+        ("The co-pilot was a Muslim convert", (), ("Islam",)),
         ("the shooter was a jihadist", (), ("Jihadist",)),
         ("Charlie Hebdo attackers linked to ISIS", ("ISKP",), ()),
         ("The gunman was a hero of Islamic State", ("ISKP",), ()),

@@ -90,7 +90,7 @@ def links(rt: Runtime) -> dict[str, str]:
 def holding(rt: Runtime, text: str) -> Narrative:
     """The one live narrative of the incident with a claim of exactly ``text``."""
     found = [
-        n for n in rt.narratives("nushki")
+        n for n in rt.narratives("nushki", singletons=True)
         if any(row["text"] == text for row in rt.store.narrative_claim_rows(n.id))
     ]
     assert len(found) == 1, (text, found)
@@ -99,7 +99,7 @@ def holding(rt: Runtime, text: str) -> Narrative:
 
 def attributions(rt: Runtime, actors: tuple[str, ...]) -> list[Narrative]:
     return [
-        n for n in rt.narratives("nushki")
+        n for n in rt.narratives("nushki", singletons=True)
         if n.kind is ClaimKind.ATTRIBUTION and n.actors == actors and not n.negated
     ]
 
@@ -114,13 +114,13 @@ async def test_paraphrases_share_a_narrative_and_other_actors_get_their_own(
     await pipeline.consolidate()
 
     bla, ttp = attributions(rt, ("BLA",)), attributions(rt, ("TTP",))
-    assert len(bla) == 1 and len(ttp) == 1, rt.narratives("nushki")
+    assert len(bla) == 1 and len(ttp) == 1, rt.narratives("nushki", singletons=True)
     assert (bla[0].size, bla[0].authors, bla[0].claims) == (3, 3, 3)
     assert (ttp[0].size, ttp[0].authors) == (3, 3)
     assert bla[0].first_post_id == "0" and ttp[0].first_post_id == "3"
     assert bla[0].label in BLA and ttp[0].label in TTP
     assert {n.status for n in (*bla, *ttp)} == {Status.SPECULATIVE}
-    assert len(rt.narratives("nushki")) == 2
+    assert len(rt.narratives("nushki", singletons=True)) == 2
 
 
 async def test_hedges_official_voice_negation_and_candidate_actors(
@@ -139,7 +139,7 @@ async def test_hedges_official_voice_negation_and_candidate_actors(
 
     readings = {
         row["text"]: row
-        for n in rt.narratives("nushki") for row in rt.store.narrative_claim_rows(n.id)
+        for n in rt.narratives("nushki", singletons=True) for row in rt.store.narrative_claim_rows(n.id)
     }
     assert readings[hedged]["hedge"] > 0 and not readings[hedged]["official_voice"]
     assert readings[official]["hedge"] == 0 and readings[official]["official_voice"]
@@ -198,7 +198,7 @@ async def test_reposts_and_replies_join_the_conversation(make_runtime: MakeRunti
     # the two reposts and the reply are its spread; the reply forms no narrative of its own
     assert (narrative.size, narrative.authors, narrative.claims) == (4, 4, 1)
     assert narrative.first_post_id == "1"
-    assert len(rt.narratives("nushki")) == 1
+    assert len(rt.narratives("nushki", singletons=True)) == 1
     assert links(rt) == {"1": "term", "2": "repost", "4": "repost", "5": "reply"}
 
 
@@ -219,7 +219,7 @@ async def test_findings_confirm_contradict_or_leave_narratives_unconfirmed(
     )
     assert finding.kind is ClaimKind.ATTRIBUTION and finding.actors == ("BLA",)
     assert not finding.automatic
-    status = {n.id: n.status for n in rt.narratives("nushki")}
+    status = {n.id: n.status for n in rt.narratives("nushki", singletons=True)}
     assert status[bla.id] is Status.CONFIRMED
     assert status[ttp.id] is Status.CONTRADICTED
     assert holding(rt, "No group has claimed responsibility for the Nushki attack").status is (
@@ -247,7 +247,7 @@ async def test_a_pending_finding_and_a_ruled_out_actor(make_runtime: MakeRuntime
     late = "The Nushki attack was the work of Lashkar-e-Jhangvi, sources say"
     await pipeline.add_posts([post("late", late, 4 * 60)])
     assert holding(rt, late).status is Status.UNCONFIRMED
-    status = {n.id: n.status for n in rt.narratives("nushki")}
+    status = {n.id: n.status for n in rt.narratives("nushki", singletons=True)}
     assert status[bla.id] is status[ttp.id] is Status.SPECULATIVE
 
     rt.add_finding(
@@ -255,7 +255,7 @@ async def test_a_pending_finding_and_a_ruled_out_actor(make_runtime: MakeRuntime
         actors=["Tehrik-i-Taliban Pakistan"], status=FindingStatus.RULED_OUT,
         at=START + timedelta(hours=5),
     )
-    status = {n.id: n.status for n in rt.narratives("nushki")}
+    status = {n.id: n.status for n in rt.narratives("nushki", singletons=True)}
     assert status[ttp.id] is Status.CONTRADICTED
     assert status[bla.id] is Status.SPECULATIVE
 
@@ -333,5 +333,5 @@ async def test_a_reply_and_a_repost_stored_before_their_original_follow_it(
     assert rt.store.incident_counts("nushki")["posts"] == 0
     await pipeline.add_posts([post("o1", BLA[0], minutes=60, author="anon")])
     assert rt.store.incident_counts("nushki")["posts"] == 3
-    (bla,) = [n for n in rt.narratives("nushki") if n.actors == ("BLA",)]
+    (bla,) = [n for n in rt.narratives("nushki", singletons=True) if n.actors == ("BLA",)]
     assert bla.size == 3 and bla.authors == 3  # the original, its repost and the reply

@@ -369,6 +369,10 @@ class ClaimAnalyzer:
         self._titles = frozenset(w.casefold() for w in lexicon.person_titles)
         self._events = frozenset(w.casefold() for w in lexicon.event_nouns)
         self._generic = self._stop | {w.casefold() for w in lexicon.generic_names}
+        self._identity_alias = {
+            a.split("=", 1)[0].strip().casefold(): a.split("=", 1)[1].strip()
+            for a in lexicon.identity_aliases if "=" in a
+        }
         self._identity_words = frozenset(
             " ".join(w.casefold().split()) for w in lexicon.identity_words
         )
@@ -522,6 +526,8 @@ class ClaimAnalyzer:
             # ("Everyone knows Jundallah did this", "fingers point at Jundallah"); a
             # negation names nobody this way ("No group has claimed the Nushki attack").
             candidates |= self._near_cue(masked, cues)
+        if candidates:
+            candidates = {self._as_identity(name) for name in candidates}
         if slotted or negated or cues:
             kind = ClaimKind.ATTRIBUTION
         elif self._casualty.search(low, probe):
@@ -561,12 +567,25 @@ class ClaimAnalyzer:
         raw = m.group("a") or m.group("b") or m.group("c") or ""
         return _authority_name(raw)
 
+    def _as_identity(self, name: str) -> str:
+        """A name holding an identity word is that identity: a headline's "Airbus Co-Pilot
+        Was MUSLIM" or "MUSLIM CONVERT" is the candidate "Islam", as "a convert to Islam"
+        is, so one story told in other words stays one narrative."""
+        for token in _TOKEN.findall(name):
+            folded = token.casefold()
+            if folded.endswith("s") and folded[:-1] in self._identity_words:
+                folded = folded[:-1]
+            if folded in self._identity_words:
+                return self._identity(folded)
+        return name
+
     def _identity(self, word: str) -> str:
         """An identity word from a slot, as a candidate: "jihadists" -> "Jihadist"."""
         word = " ".join(word.split())
         folded = word.casefold()
         if folded.endswith("s") and folded[:-1] in self._identity_words:
             word = word[:-1]
+        word = self._identity_alias.get(word.casefold(), word)
         return word[0].upper() + word[1:].lower()
 
     def _near_cue(self, masked: str, cues: list[tuple[int, int]]) -> set[str]:
@@ -584,6 +603,8 @@ class ClaimAnalyzer:
             after = masked[end : end + 40]
             if after[:1] == ":" or (start == 0 and not any(0 <= cs - end <= 25 for cs, _ in cues)):
                 continue
+            if start == 0 and after[:1] == "," and " " not in m.group():
+                continue  # "Exactly, they did it again": an interjection, not a name
             # "Nushki bus blast", "Bild newspaper": an event, a source or a place.
             following = [w.casefold() for w in _TOKEN.findall(after)[:2]]
             if any(w in self._sources or w in self._events for w in following):

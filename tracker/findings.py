@@ -2,7 +2,8 @@
 stands against it.
 
 Status rules (DESIGN.md): ``report`` for a plain event report (a narrative that names no
-one responsible and whose claims are mostly unhedged) that no finding decides;
+one responsible and whose claims are mostly said unhedged by officials or trusted
+newsrooms) that no finding decides;
 ``speculative`` when first seen before any finding of its kind (its question);
 ``unconfirmed`` when findings of its kind exist but none decides it; ``confirmed`` when a
 finding agrees; ``contradicted`` when a finding disagrees or rules it out. For
@@ -51,14 +52,14 @@ class NarrativeView:
     first_seen: datetime
     centroid: np.ndarray
     label: str
-    hedged_share: float = 0.0  # share of its claims that are hedged
+    unsure_share: float = 0.0  # share of its claims hedged or said by untrusted accounts
 
     @property
     def is_report(self) -> bool:
-        """A plain event report, mostly said without hedging: on no open question (not an
-        attribution), or saying that no one has claimed it."""
+        """A plain event report, mostly said unhedged by officials or trusted newsrooms: on
+        no open question (not an attribution), or saying that no one has claimed it."""
         plain = self.kind is not ClaimKind.ATTRIBUTION or (self.negated and not self.actors)
-        return plain and self.hedged_share < 0.5
+        return plain and self.unsure_share < 0.5
 
 
 def _attribution_verdict(n: NarrativeView, f: Finding) -> Status | None:

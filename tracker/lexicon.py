@@ -64,7 +64,7 @@ ACTOR_SLOT = "{actor}"
 WORD_FIELDS = frozenset(
     {
         "question_marks", "stop_names", "person_titles", "event_nouns", "generic_names",
-        "source_nouns", "identity_words",
+        "source_nouns", "identity_words", "identity_aliases",
     }
 )
 """Lexicon fields holding plain words (or marks), not patterns."""
@@ -582,6 +582,11 @@ class Lexicon:
         # allowed after each.
         "jihadist", "islamist", "salafist", "muslim", "islam", "extremist", "neo-nazi",
         "white supremacist", "separatist", "anarchist",
+    )
+    identity_aliases: tuple[str, ...] = (
+        # "word=identity": identity words that name the same identity as another, so
+        # that "a Muslim convert" and "a convert to Islam" are one story.
+        "muslim=islam",
     )
     # -- a reply's stance toward what it answers (tracker.stance) ---------------------
     deny_cues: tuple[str, ...] = (

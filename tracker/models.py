@@ -50,7 +50,7 @@ class ClaimKind(enum.StrEnum):
 class Status(enum.StrEnum):
     """Where a narrative stands against what authorities have established."""
 
-    REPORT = "report"  # a plain, unhedged event report: on no open question
+    REPORT = "report"  # a plain event report by trusted sources, unhedged: no open question
     SPECULATIVE = "speculative"  # on an open question, first seen before any finding on it
     UNCONFIRMED = "unconfirmed"  # findings of its kind exist, none decides it
     CONFIRMED = "confirmed"  # a finding agrees

@@ -60,23 +60,24 @@ def is_verified_reporting(tier: Tier, claim: ClaimInfo, relays_trusted: bool = F
 
 
 def asserts(claim: ClaimInfo) -> bool:
-    """Whether a reply's claim asserts something of its own, worth a narrative: an
-    attribution, a casualty figure, a method, a named actor, or an authority's word. A
-    reply that only reacts ("so sad", "is this true?") is engagement on its parent."""
+    """Whether a reply's claim asserts something of its own, worth a narrative: a named
+    actor, a casualty figure, a method, or an authority's word. A reply that only reacts
+    ("so sad", "is this true?", "they did it again") is engagement on its parent."""
     return (
-        claim.kind is not ClaimKind.OTHER
-        or bool(claim.actors or claim.candidates)
+        bool(claim.actors or claim.candidates)
+        or claim.kind in (ClaimKind.CASUALTY, ClaimKind.METHOD)
         or claim.authority is not None
     )
 
 
 def initial_status(
-    kind: ClaimKind, hedge: float, negated: bool = False, actors: Sequence[str] = ()
+    kind: ClaimKind, unsure: bool, negated: bool = False, actors: Sequence[str] = ()
 ) -> Status:
-    """A new narrative's status before any finding: an unhedged claim that names no one
-    responsible is a plain report, and so is an unhedged "no group has claimed it"; an
-    attribution, or any hedged claim, is speculation on an open question."""
-    if hedge <= 0 and (kind is not ClaimKind.ATTRIBUTION or (negated and not actors)):
+    """A new narrative's status before any finding: a claim that names no one responsible,
+    said unhedged by an official or a trusted newsroom, is a plain report, and so is such
+    a "no group has claimed it"; an attribution, or a claim hedged or said by an untrusted
+    account (``unsure``), is speculation on an open question."""
+    if not unsure and (kind is not ClaimKind.ATTRIBUTION or (negated and not actors)):
         return Status.REPORT
     return Status.SPECULATIVE
 
@@ -133,11 +134,14 @@ class Clusterer:
     def __init__(self) -> None:
         self._groups: dict[GroupKey, _Group] = {}
         self._where: dict[int, GroupKey] = {}
+        # (incident, kind, negated) -> the keys of that shape, for overlapping actor sets
+        self._siblings: dict[tuple[str, ClaimKind, bool], list[GroupKey]] = {}
         self.dirty: set[GroupKey] = set()  # groups changed since the last consolidation
 
     def load(self, states: Iterable[NarrativeState]) -> None:
         self._groups.clear()
         self._where.clear()
+        self._siblings.clear()
         self.dirty.clear()
         for s in states:
             self.add((s.incident_id, s.kind, s.actors, s.negated), s.id, s.vector_sum)
@@ -151,10 +155,36 @@ class Clusterer:
         best = int(np.argmax(sims))
         return group.ids[best], float(sims[best])
 
+    def overlapping(self, key: GroupKey, known: frozenset[str] = frozenset()) -> list[GroupKey]:
+        """The other keys of the same incident, kind and negation whose actor sets share a
+        name with ``key``'s and differ only by names that are not ``known`` actors: one
+        story told with more or fewer candidate names ("ISIS" and "ISIS, Islam"), never a
+        rival or joint attribution to known actors ("TTP" against "BLA and TTP")."""
+        incident, kind, actors, negated = key
+        if not actors:
+            return []
+        mine = set(actors)
+        return [
+            k for k in self._siblings.get((incident, kind, negated), ())
+            if k != key and not mine.isdisjoint(k[2]) and not (mine ^ set(k[2])) & known
+        ]
+
+    def nearest_overlapping(
+        self, key: GroupKey, vector: np.ndarray, known: frozenset[str] = frozenset()
+    ) -> tuple[int | None, float]:
+        """The nearest live narrative among :meth:`overlapping` keys, and its similarity."""
+        best: tuple[int | None, float] = (None, -1.0)
+        for other in self.overlapping(key, known):
+            found = self.nearest(other, vector)
+            if found[0] is not None and found[1] > best[1]:
+                best = found
+        return best
+
     def add(self, key: GroupKey, narrative_id: int, vector_sum: np.ndarray) -> None:
         group = self._groups.get(key)
         if group is None:
             group = self._groups[key] = _Group(len(vector_sum))
+            self._siblings.setdefault((key[0], key[1], key[3]), []).append(key)
         group.append(narrative_id, np.asarray(vector_sum, np.float32))
         self._where[narrative_id] = key
         self.dirty.add(key)
@@ -215,6 +245,7 @@ class NarrativeEngine:
     def __init__(
         self, store: Store, settings: NarrativeSettings, model: str,
         relays_trusted: Callable[[str], bool] | None = None,
+        known_actors: Iterable[str] = (),
     ) -> None:
         self.store = store
         self.settings = settings
@@ -223,6 +254,8 @@ class NarrativeEngine:
         self.relays_trusted = relays_trusted or (lambda text: False)
         self.clusterer = Clusterer()
         self.clusterer.load(store.narrative_states())
+        # known actors named so far: narratives differing by one of them never merge
+        self.known: frozenset[str] = frozenset(known_actors)
         # alerts of merged narratives that did not carry over: the monitor resolves them
         self.merged_alerts: list[MergedAlert] = []
 
@@ -335,22 +368,33 @@ class NarrativeEngine:
         vector = claim.vector
         assert vector is not None
         actors, candidates = claim.actors, claim.candidates
+        if not self.known.issuperset(actors):
+            self.known = self.known | set(actors)
         key: GroupKey = (
             incident_id, claim.kind, tuple(sorted({*actors, *candidates})), claim.negated
         )
+        # speculation, not a plain report: hedged, or an untrusted account's word on a
+        # question (how many died, how); what an untrusted account says happened, unhedged,
+        # is a report like any other until someone hedges or questions it
+        unsure = claim.hedge > 0 or (
+            post.tier is Tier.UNVERIFIED and not relays and claim.kind is not ClaimKind.OTHER
+        )
         nid, similarity = self.clusterer.nearest(key, vector)
+        if nid is None or similarity < self.settings.join_similarity:
+            # the same story with more or fewer names joins it; a rival attribution never
+            nid, similarity = self.clusterer.nearest_overlapping(key, vector, self.known)
         if nid is None or similarity < self.settings.join_similarity:
             nid = self.store.create_narrative(
                 incident_id, claim.kind, actors, candidates, claim.negated, vector,
                 post.created_at, post.rowid, claim.id,
-                initial_status(claim.kind, claim.hedge, claim.negated, key[2]),
+                initial_status(claim.kind, unsure, claim.negated, key[2]),
             )
             self.clusterer.add(key, nid, np.zeros_like(vector))
             report.narratives += 1
         total = self.clusterer.grow(nid, vector)
         self.store.add_claim_to_narrative(
             nid, incident_id, claim.id, total, post.rowid, post.created_at,
-            hedged=claim.hedge > 0,
+            unsure=unsure,
             confirmed=is_verified_reporting(post.tier, claim, relays),
         )
         report.joins.append((nid, post.created_at))
@@ -370,6 +414,13 @@ class NarrativeEngine:
                 self.clusterer.dirty.clear()
                 for key in keys:
                     ids, centroids = self.clusterer.members(key)
+                    for other in self.clusterer.overlapping(key, self.known):
+                        more, vectors = self.clusterer.members(other)
+                        if more:
+                            ids += more
+                            centroids = np.vstack([centroids, vectors]) if len(
+                                centroids
+                            ) else vectors
                     if len(ids) < 2:
                         continue
                     for keep, drops in self._components(ids, centroids):
@@ -432,12 +483,12 @@ class NarrativeEngine:
         findings = self.store.findings(incident_id)
         vectors = self.store.embeddings(self.model, [h for _, h in findings])
         with_vectors = [(f, vectors.get(h)) for f, h in findings]
-        for nid, kind, actors, negated, first_seen, label, current, hedged in (
+        for nid, kind, actors, negated, first_seen, label, current, unsure in (
             self.store.narrative_views(incident_id, only)
         ):
             view = NarrativeView(
                 kind, frozenset(actors), negated, first_seen, self.clusterer.centroid(nid), label,
-                hedged,
+                unsure,
             )
             status = status_of(view, with_vectors, self.settings.join_similarity)
             if status is not current:

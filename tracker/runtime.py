@@ -27,8 +27,10 @@ from tracker.models import (
 from tracker.narratives import NarrativeEngine, ProcessReport
 from tracker.normalize import normalize_text, text_hash
 from tracker.pipeline import Pipeline
+from tracker.reader import ExampleReader
 from tracker.retrieval import TermStats, fuse
 from tracker.rules import AlertMonitor, Rule
+from tracker.stance import StanceReader
 from tracker.store import Store
 from tracker.tiers import TierResolver
 
@@ -64,6 +66,8 @@ class Runtime:
         self._pipeline: Pipeline | None = None
         self._engine: NarrativeEngine | None = None
         self._monitor: AlertMonitor | None = None
+        self._kinds: ExampleReader | None = None
+        self._stance: StanceReader | None = None
         self._terms: TermStats | None = None
         self._terms_upto = 0
         self.reconciled: ReconcileReport | None = None
@@ -145,6 +149,7 @@ class Runtime:
             self._engine = NarrativeEngine(
                 self.store, self.settings.narratives, self.embedder.name,
                 relays_trusted=lambda text: tiers.relayed(text) is not None,
+                known_actors=[a.name for a in self.settings.actor_list()],
             )
         return self._engine
 
@@ -205,9 +210,30 @@ class Runtime:
                 self.engine(),
                 self.linker(),
                 self.monitor(),
+                kinds=self.kind_reader(),
+                stance=self.stance_reader(),
             )
             self.catch_up()
         return self._pipeline
+
+    def kind_reader(self) -> ExampleReader:
+        """The second claim reader: kinds by nearness to the lexicon's example sentences,
+        embedded once on the model thread."""
+        if self._kinds is None:
+            lexicon = self.settings.lexicon()
+            self._kinds = self.worker.call(
+                ExampleReader.for_kinds, self.embedder.encode, lexicon
+            )
+        return self._kinds
+
+    def stance_reader(self) -> StanceReader:
+        """Reads replies' stance: the lexicon's cues, then nearness to its examples."""
+        if self._stance is None:
+            lexicon = self.settings.lexicon()
+            self._stance = self.worker.call(
+                StanceReader.with_model, self.embedder.encode, lexicon
+            )
+        return self._stance
 
     def add_finding(
         self, incident_id: str, text: str, *, kind: ClaimKind | None = None,

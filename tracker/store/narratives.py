@@ -178,11 +178,11 @@ class NarrativeTables(Tables):
 
     def add_claim_to_narrative(
         self, narrative_id: int, incident_id: str, claim_id: int, vector_sum: np.ndarray,
-        post_rowid: int, at: datetime, *, hedged: bool = False, confirmed: bool = False,
+        post_rowid: int, at: datetime, *, unsure: bool = False, confirmed: bool = False,
     ) -> bool:
         """Record a claim (and its post) as a member; ``vector_sum`` is the new sum,
-        ``hedged`` whether the claim is hedged, ``confirmed`` whether it is verified
-        reporting. True when the post is new to the narrative."""
+        ``unsure`` whether the claim is hedged or said by an untrusted account,
+        ``confirmed`` whether it is verified reporting. True when the post is new there."""
         cur = self._run(
             "INSERT OR IGNORE INTO narrative_claims (incident_id, claim_id, narrative_id) "
             "VALUES (?,?,?)",
@@ -190,12 +190,12 @@ class NarrativeTables(Tables):
         )
         if cur.rowcount:
             self._run(
-                "UPDATE narratives SET claims = claims + 1, hedged = hedged + ?, vector_sum = ?, "
+                "UPDATE narratives SET claims = claims + 1, unsure = unsure + ?, vector_sum = ?, "
                 "labelled = CASE WHEN claims = 0 THEN labelled ELSE 0 END, "
                 "updated_at = ?, first_post_id = CASE WHEN ? < first_seen THEN ? "
                 "ELSE first_post_id END, first_seen = min(first_seen, ?) WHERE id = ?",
                 (
-                    int(hedged), np.asarray(vector_sum, np.float32).tobytes(), time.time(),
+                    int(unsure), np.asarray(vector_sum, np.float32).tobytes(), time.time(),
                     ts(at), post_rowid, ts(at), narrative_id,
                 ),
             )
@@ -303,7 +303,7 @@ class NarrativeTables(Tables):
             self._run("DELETE FROM narrative_posts WHERE narrative_id = ?", (drop,))
             self._run(
                 "UPDATE narratives SET claims = claims + (SELECT claims FROM narratives "
-                "WHERE id = ?), hedged = hedged + (SELECT hedged FROM narratives WHERE id = ?), "
+                "WHERE id = ?), unsure = unsure + (SELECT unsure FROM narratives WHERE id = ?), "
                 "vector_sum = ?, labelled = 0, updated_at = ?, "
                 "first_post_id = CASE WHEN (SELECT first_seen FROM narratives WHERE id = ?) "
                 "< first_seen THEN (SELECT first_post_id FROM narratives WHERE id = ?) "
@@ -387,11 +387,11 @@ class NarrativeTables(Tables):
         self, incident_id: str, ids: set[int] | None = None
     ) -> list[tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status, float]]:
         """(id, kind, actors with candidates, negated, first seen, label, status, share of
-        hedged claims) of the incident's live narratives, or of those among ``ids``: what
-        status needs, without counting posts."""
+        unsure claims: hedged, or by an untrusted account) of the incident's live
+        narratives, or of those among ``ids``: what status needs, without counting posts."""
         sql = (
             "SELECT n.id, n.kind, n.actors, n.candidates, n.negated, n.first_seen, "
-            "coalesce(c.text, ''), n.status, n.hedged * 1.0 / max(n.claims, 1) "
+            "coalesce(c.text, ''), n.status, n.unsure * 1.0 / max(n.claims, 1) "
             "FROM narratives n "
             "LEFT JOIN claims c ON c.id = n.label_claim_id "
             "WHERE n.merged_into IS NULL AND n.incident_id = ?"

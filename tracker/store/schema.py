@@ -150,15 +150,16 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 5: detection that holds on real events: who a claim is stated on the word of; a
     # reply's stance; how each post takes part in a narrative (its own claim, a repost, a
-    # reply in its conversation) and whether it is verified reporting; hedged claims per
-    # narrative (plain reports against speculation); the authority a finding came from
+    # reply in its conversation) and whether it is verified reporting; claims per narrative
+    # said with a hedge or by an untrusted account (plain reports against speculation);
+    # the authority a finding came from
     """
     ALTER TABLE claims ADD COLUMN authority TEXT;
     ALTER TABLE posts ADD COLUMN stance TEXT;
     ALTER TABLE narrative_posts ADD COLUMN role TEXT NOT NULL DEFAULT 'claim';
     ALTER TABLE narrative_posts ADD COLUMN stance TEXT;
     ALTER TABLE narrative_posts ADD COLUMN confirmed INTEGER NOT NULL DEFAULT 0;
-    ALTER TABLE narratives ADD COLUMN hedged INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE narratives ADD COLUMN unsure INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE findings ADD COLUMN authority TEXT;
     CREATE INDEX narrative_posts_confirmed ON narrative_posts (narrative_id, at)
         WHERE confirmed = 1;
