@@ -239,6 +239,10 @@ def main() -> None:
     parser.add_argument("--events", nargs="*", default=None,
                         help="only events whose name contains one of these")
     parser.add_argument("--fresh", action="store_true", help="replay even when cached")
+    parser.add_argument(
+        "--skip-cascades", action="store_true",
+        help="leave Twitter15/16 out (their replays take most of the time)",
+    )
     args = parser.parse_args()
 
     wall = time.perf_counter()
@@ -262,6 +266,8 @@ def main() -> None:
     runs: list[EventRun] = []
     cap = None if args.cascade_hours is None else args.cascade_hours * 60
     for path in event_paths():
+        if args.skip_cascades and "cascades" in path.name:
+            continue
         for event in read_events(path, cascade_minutes=cap, cascade_events=args.cascade_events):
             if path.parent.name == "rumoureval2017":
                 event.name = f"re17/{event.name}"
