@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -30,7 +30,7 @@ from typing import IO, Any
 from tracker.errors import InputError, PostError
 from tracker.records import parse_time
 
-__all__ = ["cascade_records", "is_cascade", "open_text", "read_cascades"]
+__all__ = ["cascade_records", "is_cascade", "numbered_lines", "open_text", "read_cascades"]
 
 
 def is_cascade(record: Mapping[str, Any]) -> bool:
@@ -109,23 +109,29 @@ def open_text(path: Path) -> IO[str]:
         raise InputError(f"{path} cannot be read: {exc.strerror}") from None
 
 
+def numbered_lines(path: Path) -> Generator[tuple[int, str], None, None]:
+    """The non-blank lines of a text file (see :func:`open_text`), numbered from 1;
+    :class:`InputError` naming the file when it cannot be opened or read."""
+    with open_text(path) as stream:
+        try:
+            for number, line in enumerate(stream, start=1):
+                if line.strip():
+                    yield number, line
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path} cannot be read: {exc}") from None
+
+
 def read_cascades(
     path: Path, *, max_minutes: float | None = None, max_events: int | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every record of every cascade in a cascade file (``.jsonl`` or ``.jsonl.gz``)."""
     stem = path.name.split(".")[0]
-    with open_text(path) as stream:
+    for number, line in numbered_lines(path):
         try:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                    yield from cascade_records(
-                        value, event=str(value.get("dataset") or stem),
-                        max_minutes=max_minutes, max_events=max_events,
-                    )
-                except (json.JSONDecodeError, AttributeError, PostError, ValueError) as exc:
-                    raise InputError(f"{path} line {number}: not a cascade: {exc}") from None
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path} cannot be read: {exc}") from None
+            value = json.loads(line)
+            yield from cascade_records(
+                value, event=str(value.get("dataset") or stem),
+                max_minutes=max_minutes, max_events=max_events,
+            )
+        except (json.JSONDecodeError, AttributeError, PostError, ValueError) as exc:
+            raise InputError(f"{path} line {number}: not a cascade: {exc}") from None

@@ -32,11 +32,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tracker.cascades import is_cascade, numbered_lines, read_cascades
 from tracker.config import IncidentSettings, Settings
 from tracker.errors import InputError, PostError
 from tracker.incidents import EVERY_POST
@@ -452,30 +454,23 @@ def read_events(
     record is a Twitter15/16 cascade is read as cascades (see :mod:`tracker.cascades`),
     capped by ``cascade_minutes`` and ``cascade_events``. :class:`InputError` names a file
     that cannot be read."""
-    from tracker.cascades import is_cascade, open_text, read_cascades
-
     stem = path.name.split(".")[0]
     numbered: list[tuple[int, dict[str, Any] | PostError]] = []
-    with open_text(path) as stream:
-        try:
-            for number, line in enumerate(stream, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    value = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    numbered.append((number, PostError(f"bad JSON: {exc.msg}")))
-                    continue
-                if not isinstance(value, dict):
-                    numbered.append((number, PostError("a post must be a JSON object")))
-                    continue
-                if not numbered and is_cascade(value):
-                    break
-                numbered.append((number, value))
-            else:
-                return _by_event(numbered, stem, str(path))
-        except (OSError, EOFError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path} cannot be read: {exc}") from None
+    with closing(numbered_lines(path)) as lines:
+        for number, line in lines:
+            try:
+                value = json.loads(line)
+            except json.JSONDecodeError as exc:
+                numbered.append((number, PostError(f"bad JSON: {exc.msg}")))
+                continue
+            if not isinstance(value, dict):
+                numbered.append((number, PostError("a post must be a JSON object")))
+                continue
+            if not numbered and is_cascade(value):
+                break
+            numbered.append((number, value))
+        else:
+            return _by_event(numbered, stem, str(path))
     cascades = enumerate(
         read_cascades(path, max_minutes=cascade_minutes, max_events=cascade_events), start=1
     )
