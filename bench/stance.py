@@ -120,9 +120,9 @@ def stance_bench() -> None:
     model = reader.model
     assert model is not None
     cues = [reader.cue(t) for t in texts]
-    nearest = [model.nearest(v) for v in vectors]
-    labels = [model.labels[int(np.argmax(model._vectors @ v))] for v in vectors]
-    sims = np.array([s for _, s in nearest], dtype=np.float32)
+    closest = [model.closest(v) for v in vectors]
+    labels = [label for label, _ in closest]
+    sims = np.array([s for _, s in closest], dtype=np.float32)
 
     by_event: dict[str, list[int]] = defaultdict(list)
     for i, (e, _, _) in enumerate(replies):
@@ -135,7 +135,8 @@ def stance_bench() -> None:
     chosen: list[float] = []
     for event in events:
         rows = by_event[event]
-        train = [i for i in range(len(texts)) if i not in set(rows)]
+        held_out = set(rows)
+        train = [i for i in range(len(texts)) if i not in held_out]
 
         def f1_at(th: float, idx: list[int]) -> float:
             p = model_predictions(

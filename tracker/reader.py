@@ -88,10 +88,6 @@ class ExampleReader:
         self.labels: tuple[str, ...] = tuple(labels)
         self.texts: tuple[str, ...] = tuple(texts)
         self._vectors = np.ascontiguousarray(vectors)
-        self._by_label: dict[str, np.ndarray] = {
-            label: np.array([i for i, lab in enumerate(labels) if lab == label], dtype=np.intp)
-            for label in dict.fromkeys(labels)
-        }
 
     @classmethod
     def for_kinds(
@@ -104,22 +100,18 @@ class ExampleReader:
         examples."""
         return cls(kind_examples(lexicon), encode, threshold)
 
-    @property
-    def dim(self) -> int:
-        return int(self._vectors.shape[1])
-
-    def similarities(self, vector: np.ndarray) -> dict[str, float]:
-        """Per label, the cosine of ``vector`` to that label's closest example."""
+    def closest(self, vector: np.ndarray) -> tuple[str, float]:
+        """The label of the example closest to ``vector`` and its cosine, whatever the
+        threshold."""
         sims = self._vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
-        return {label: float(sims[rows].max()) for label, rows in self._by_label.items()}
+        best = int(np.argmax(sims))
+        return self.labels[best], float(sims[best])
 
     def nearest(self, vector: np.ndarray) -> tuple[str | None, float]:
         """The label of the example closest to ``vector`` and its cosine; the label is
         None when that cosine is below the threshold."""
-        sims = self._vectors @ np.asarray(vector, dtype=np.float32).reshape(-1)
-        best = int(np.argmax(sims))
-        score = float(sims[best])
-        return (self.labels[best] if score >= self.threshold else None), score
+        label, score = self.closest(vector)
+        return (label if score >= self.threshold else None), score
 
     def refine_kind(self, claim: ExtractedClaim, vector: np.ndarray) -> ExtractedClaim:
         """``claim`` with kind attribution, casualty or method when it is ``other`` and
