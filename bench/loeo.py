@@ -46,7 +46,7 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +56,9 @@ sys.path.insert(0, str(ROOT))
 from tracker.config import RuleSettings, Settings, load_settings  # noqa: E402
 from tracker.runtime import shared_embedder  # noqa: E402
 from tracker.scoring import (  # noqa: E402
+    LABELS,
     RUMOURS,
+    WANTED,
     EventScore,
     LabelledEvent,
     ThreadOutcome,
@@ -95,9 +97,14 @@ def event_paths() -> list[Path]:
     return paths
 
 
+def grid_keys() -> list[str]:
+    """The keys of ``GRID`` that ``RuleSettings`` has."""
+    return [k for k in GRID if k in RuleSettings.model_fields]
+
+
 def variants(count: int, seed: int) -> list[RuleSettings]:
     """v000 = the default rule; then ``count - 1`` distinct grid points, seeded."""
-    keys = [k for k in GRID if k in RuleSettings.model_fields]
+    keys = grid_keys()
     points = list(itertools.product(*(GRID[k] for k in keys)))
     random.Random(seed).shuffle(points)
     base = RuleSettings(name="v000", channels=("log",))
@@ -115,8 +122,7 @@ def variants(count: int, seed: int) -> list[RuleSettings]:
 
 
 def describe(rule: RuleSettings) -> str:
-    keys = [k for k in GRID if k in RuleSettings.model_fields]
-    return " ".join(f"{k}={getattr(rule, k)}" for k in keys)
+    return " ".join(f"{k}={getattr(rule, k)}" for k in grid_keys())
 
 
 def _source_digest() -> str:
@@ -128,28 +134,19 @@ def _source_digest() -> str:
     return digest.hexdigest()
 
 
-def _outcome(d: dict[str, Any]) -> ThreadOutcome:
-    return ThreadOutcome(**d)
-
-
 def _to_json(score: EventScore) -> dict[str, Any]:
     return {
         "event": score.event, "alert_events": score.alert_events, "raised": score.raised,
         "raised_on_rumours": score.raised_on_rumours, "span_seconds": score.span_seconds,
         "posts": score.posts, "min_posts": score.min_posts, "files": list(score.files),
         "incidents": list(score.incidents),
-        "outcomes": [
-            {"thread_id": o.thread_id, "label": o.label, "posts": o.posts,
-             "minutes_to_alert": o.minutes_to_alert, "has_denial": o.has_denial,
-             "lead_before_denial": o.lead_before_denial}
-            for o in score.outcomes
-        ],
+        "outcomes": [asdict(o) for o in score.outcomes],
     }
 
 
 def _from_json(d: dict[str, Any]) -> EventScore:
     return EventScore(
-        event=d["event"], outcomes=tuple(_outcome(o) for o in d["outcomes"]),
+        event=d["event"], outcomes=tuple(ThreadOutcome(**o) for o in d["outcomes"]),
         alert_events=d["alert_events"], raised=d["raised"],
         raised_on_rumours=d["raised_on_rumours"], span_seconds=d["span_seconds"],
         posts=d["posts"], min_posts=d["min_posts"], files=tuple(d["files"]),
@@ -196,11 +193,15 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
 
 
+def mean_load(scores: list[EventScore]) -> float:
+    """Raised alerts per day, the mean over the events."""
+    return statistics.fmean(s.alerts_per_day for s in scores) if scores else 0.0
+
+
 def objective(scores: list[EventScore]) -> float:
     pooled = combine("pool", scores)
-    load = statistics.fmean(s.alerts_per_day for s in scores) if scores else 0.0
     return (pooled.share(RUMOURS) - NON_RUMOUR_WEIGHT * pooled.share(("non-rumour",))
-            - LOAD_WEIGHT * load)
+            - LOAD_WEIGHT * mean_load(scores))
 
 
 def best_variant(runs: list[EventRun], names: list[str]) -> tuple[str, float]:
@@ -217,9 +218,9 @@ def row(name: str, variant: str, s: EventScore, j: float, load: float | None = N
     """One line of the table; ``load`` replaces the pooled alerts per day (totals show
     the mean over events, as the objective counts it)."""
     per_day = s.alerts_per_day if load is None else load
-    threads = "/".join(str(s.threads(x)) for x in ("false", "unverified", "true", "non-rumour"))
+    threads = "/".join(str(s.threads(x)) for x in LABELS)
     return (f"{name[:28]:28} {variant:>5} {threads:>14} {_pct(s.share(RUMOURS)):>6} "
-            f"{_pct(s.share(('false', 'unverified'))):>6} {_pct(s.share(('non-rumour',))):>6} "
+            f"{_pct(s.share(WANTED)):>6} {_pct(s.share(('non-rumour',))):>6} "
             f"{per_day:8.1f} {_pct(s.alert_precision):>6} {j:7.3f}")
 
 
@@ -256,7 +257,7 @@ def main() -> None:
         args.cascade_hours, _source_digest(),
     ], sort_keys=True).encode()).hexdigest()
     print(f"{len(rules)} rule variants over "
-          f"{', '.join(k for k in GRID if k in RuleSettings.model_fields)}; "
+          f"{', '.join(grid_keys())}; "
           f"threads of >= {args.min_posts} posts; cascades capped at "
           f"{args.cascade_events} reposts" + (f", {args.cascade_hours} h" if args.cascade_hours
                                              else ""))
@@ -293,11 +294,11 @@ def main() -> None:
         held.append(score)
         print(row(run.name, chosen, score, objective([score])))
     total = combine("held-out total", held)
-    load = statistics.fmean(s.alerts_per_day for s in held) if held else 0.0
+    load = mean_load(held)
     print("-" * len(HEADER))
     print(row("held-out total", "", total, objective(held), load))
     print(f"held-out: rumour threads covered {total.covered(RUMOURS)}/"
-          f"{len(total._of(RUMOURS))}, non-rumour {total.covered(('non-rumour',))}/"
+          f"{sum(total.threads(x) for x in RUMOURS)}, non-rumour {total.covered(('non-rumour',))}/"
           f"{total.threads('non-rumour')}, mean alerts/day {load:.1f}, "
           f"alert precision {_pct(total.alert_precision).strip()}")
 
