@@ -572,18 +572,22 @@ class ClaimAnalyzer:
         Was MUSLIM" or "MUSLIM CONVERT" is the candidate "Islam", as "a convert to Islam"
         is, so one story told in other words stays one narrative."""
         for token in _TOKEN.findall(name):
-            folded = token.casefold()
-            if folded.endswith("s") and folded[:-1] in self._identity_words:
-                folded = folded[:-1]
+            folded = self._singular(token.casefold())
             if folded in self._identity_words:
                 return self._identity(folded)
         return name
+
+    def _singular(self, folded: str) -> str:
+        """A case-folded word without its plural "s" when the rest is an identity word."""
+        if folded.endswith("s") and folded[:-1] in self._identity_words:
+            return folded[:-1]
+        return folded
 
     def _identity(self, word: str) -> str:
         """An identity word from a slot, as a candidate: "jihadists" -> "Jihadist"."""
         word = " ".join(word.split())
         folded = word.casefold()
-        if folded.endswith("s") and folded[:-1] in self._identity_words:
+        if self._singular(folded) != folded:
             word = word[:-1]
         word = self._identity_alias.get(word.casefold(), word)
         return word[0].upper() + word[1:].lower()
