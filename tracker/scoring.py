@@ -41,9 +41,9 @@ from typing import TYPE_CHECKING, Any
 from tracker.cascades import is_cascade, numbered_lines, read_cascades
 from tracker.config import IncidentSettings, Settings
 from tracker.errors import InputError, PostError
-from tracker.incidents import EVERY_POST
+from tracker.incidents import EVERY_POST, incident_from_settings
 from tracker.models import AlertEvent, Incident, Post
-from tracker.records import parse_time
+from tracker.records import parse_post, parse_time
 
 if TYPE_CHECKING:
     from tracker.embed import Embedder
@@ -511,7 +511,6 @@ def event_incident(event: LabelledEvent) -> IncidentSettings:
 
 def configured_incidents(settings: Settings) -> list[Incident]:
     """The incidents of the settings and of the configured database (when it exists)."""
-    from tracker.incidents import incident_from_settings
     from tracker.store import Store
 
     found: dict[str, Incident] = {}
@@ -530,8 +529,6 @@ def configured_incidents(settings: Settings) -> list[Incident]:
 async def _posts(
     records: Sequence[tuple[int, dict[str, Any] | PostError]], settings: Settings
 ) -> AsyncIterator[tuple[int, Post | PostError]]:
-    from tracker.records import parse_post
-
     for number, record in records:
         if isinstance(record, PostError):
             yield number, record
