@@ -17,7 +17,7 @@ findings override earlier ones.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,7 +26,7 @@ import numpy as np
 from tracker.models import ClaimKind, Finding, FindingStatus, Status
 from tracker.store import ClaimInfo
 
-__all__ = ["NarrativeView", "automatic_finding", "status_of"]
+__all__ = ["NarrativeView", "automatic_finding", "is_plain_report", "status_of"]
 
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 _WORDS = {
@@ -56,10 +56,17 @@ class NarrativeView:
 
     @property
     def is_report(self) -> bool:
-        """A plain event report, mostly said unhedged by officials or trusted newsrooms: on
-        no open question (not an attribution), or saying that no one has claimed it."""
-        plain = self.kind is not ClaimKind.ATTRIBUTION or (self.negated and not self.actors)
-        return plain and self.unsure_share < 0.5
+        return is_plain_report(self.kind, self.negated, self.actors, self.unsure_share)
+
+
+def is_plain_report(
+    kind: ClaimKind, negated: bool, actors: Collection[str], unsure_share: float
+) -> bool:
+    """A plain event report, mostly said unhedged by officials or trusted newsrooms
+    (``unsure_share``: the share of its claims hedged or said by untrusted accounts below
+    a half): on no open question (not an attribution), or saying no one has claimed it."""
+    plain = kind is not ClaimKind.ATTRIBUTION or (negated and not actors)
+    return plain and unsure_share < 0.5
 
 
 def _attribution_verdict(n: NarrativeView, f: Finding) -> Status | None:

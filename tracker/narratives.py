@@ -28,7 +28,7 @@ from datetime import datetime
 import numpy as np
 
 from tracker.config import NarrativeSettings
-from tracker.findings import NarrativeView, automatic_finding, status_of
+from tracker.findings import NarrativeView, automatic_finding, is_plain_report, status_of
 from tracker.incidents import IncidentLinker
 from tracker.models import ClaimKind, Status, Tier
 from tracker.store import ClaimInfo, NarrativeState, PostInfo, Store
@@ -70,14 +70,10 @@ def asserts(claim: ClaimInfo) -> bool:
     )
 
 
-def initial_status(
-    kind: ClaimKind, unsure: bool, negated: bool = False, actors: Sequence[str] = ()
-) -> Status:
-    """A new narrative's status before any finding: a claim that names no one responsible,
-    said unhedged by an official or a trusted newsroom, is a plain report, and so is such
-    a "no group has claimed it"; an attribution, or a claim hedged or said by an untrusted
-    account (``unsure``), is speculation on an open question."""
-    if not unsure and (kind is not ClaimKind.ATTRIBUTION or (negated and not actors)):
+def initial_status(kind: ClaimKind, unsure: bool, negated: bool, actors: Sequence[str]) -> Status:
+    """A new narrative's status before any finding, from its first claim: a plain report
+    (:func:`~tracker.findings.is_plain_report`) or speculation on an open question."""
+    if is_plain_report(kind, negated, actors, 1.0 if unsure else 0.0):
         return Status.REPORT
     return Status.SPECULATIVE
 
@@ -254,7 +250,7 @@ class NarrativeEngine:
         self.relays_trusted = relays_trusted or (lambda text: False)
         self.clusterer = Clusterer()
         self.clusterer.load(store.narrative_states())
-        # known actors named so far: narratives differing by one of them never merge
+        # the configured actors: narratives whose actor sets differ by one never join
         self.known: frozenset[str] = frozenset(known_actors)
         # alerts of merged narratives that did not carry over: the monitor resolves them
         self.merged_alerts: list[MergedAlert] = []
@@ -343,8 +339,8 @@ class NarrativeEngine:
                 report.incidents.add(incident_id)
                 report.newly_linked.append(post.rowid)
                 for claim in with_vectors:
-                    self._cluster(incident_id, post, claim, relays, report)
                     verified = is_verified_reporting(post.tier, claim, relays)
+                    self._cluster(incident_id, post, claim, verified, relays, report)
                     found = automatic_finding(claim) if verified else None
                     if found is not None:
                         self.store.add_finding(
@@ -362,14 +358,12 @@ class NarrativeEngine:
                         report.joins.append((nid, post.created_at))
 
     def _cluster(
-        self, incident_id: str, post: PostInfo, claim: ClaimInfo, relays: bool,
-        report: ProcessReport,
+        self, incident_id: str, post: PostInfo, claim: ClaimInfo, verified: bool,
+        relays: bool, report: ProcessReport,
     ) -> None:
         vector = claim.vector
         assert vector is not None
         actors, candidates = claim.actors, claim.candidates
-        if not self.known.issuperset(actors):
-            self.known = self.known | set(actors)
         key: GroupKey = (
             incident_id, claim.kind, tuple(sorted({*actors, *candidates})), claim.negated
         )
@@ -394,8 +388,7 @@ class NarrativeEngine:
         total = self.clusterer.grow(nid, vector)
         self.store.add_claim_to_narrative(
             nid, incident_id, claim.id, total, post.rowid, post.created_at,
-            unsure=unsure,
-            confirmed=is_verified_reporting(post.tier, claim, relays),
+            unsure=unsure, confirmed=verified,
         )
         report.joins.append((nid, post.created_at))
         report.clustered += 1
@@ -413,16 +406,15 @@ class NarrativeEngine:
                 keys = sorted(self.clusterer.dirty, key=repr)
                 self.clusterer.dirty.clear()
                 for key in keys:
-                    ids, centroids = self.clusterer.members(key)
-                    for other in self.clusterer.overlapping(key, self.known):
-                        more, vectors = self.clusterer.members(other)
-                        if more:
-                            ids += more
-                            centroids = np.vstack([centroids, vectors]) if len(
-                                centroids
-                            ) else vectors
+                    ids: list[int] = []
+                    parts: list[np.ndarray] = []
+                    for group in (key, *self.clusterer.overlapping(key, self.known)):
+                        more, vectors = self.clusterer.members(group)
+                        ids += more
+                        parts += [vectors] if more else []
                     if len(ids) < 2:
                         continue
+                    centroids = np.vstack(parts)
                     for keep, drops in self._components(ids, centroids):
                         for drop in drops:
                             total = self.clusterer.remove(drop)
