@@ -78,14 +78,6 @@ class AlertTables(Tables):
         rows = self._all(sql, params)
         return sorted(dt(r[1]) for r in rows)
 
-    def rule_state(self, rule: str, narrative_id: int) -> RuleState | None:
-        row = self._one(
-            "SELECT open_alert, last_event, last_at, last_rate, severity, below_since "
-            "FROM rule_states WHERE rule = ? AND narrative_id = ?",
-            (rule, narrative_id),
-        )
-        return None if row is None else _state(row)
-
     def rule_states_of(self, narrative_id: int) -> dict[str, RuleState]:
         """Every rule's state on one narrative, by rule name."""
         rows = self._all(

@@ -222,15 +222,6 @@ class NarrativeTables(Tables):
         )
         return cur.rowcount > 0
 
-    def narratives_of_post(self, post_rowid: int, incident_id: str) -> list[int]:
-        """Live narratives holding the claims of a post in one incident."""
-        rows = self._all(
-            "SELECT DISTINCT nc.narrative_id FROM narrative_claims nc "
-            "JOIN claims c ON c.id = nc.claim_id WHERE c.post_id = ? AND nc.incident_id = ?",
-            (post_rowid, incident_id),
-        )
-        return [r[0] for r in rows]
-
     def narratives_with_post(self, post_rowid: int, incident_id: str) -> list[tuple[int, bool]]:
         """(narrative id, verified reporting there) of the live narratives of one incident
         a post takes part in, by its claims, as a repost or as a reply."""
