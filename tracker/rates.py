@@ -36,8 +36,9 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class Rate:
-    """Counts in one window of ``window_minutes`` ending at ``at``. ``weight`` is what the
-    rate counts: ``posts``, plus ``stance_weight`` for each reply that denies or queries."""
+    """Counts in one window of ``window_minutes`` ending at ``at``. The rate counts
+    ``posts`` plus ``extra``: the rule's ``stance_weight`` for each reply that denies or
+    queries."""
 
     at: datetime
     window_minutes: float
@@ -50,13 +51,12 @@ class Rate:
     denials: int = 0
     queries: int = 0
     supports: int = 0
-    weight: float = -1.0  # -1: the same as posts
+    extra: float = 0.0
 
     @property
     def per_minute(self) -> float:
         """Posts per minute (denials and questions weighted)."""
-        counted = self.posts if self.weight < 0 else self.weight
-        return counted / self.window_minutes if self.window_minutes > 0 else 0.0
+        return per_minute(self.posts + self.extra, self.window_minutes)
 
     @property
     def verified_share(self) -> float:
@@ -64,7 +64,7 @@ class Rate:
         return self.verified_posts / self.posts if self.posts else 0.0
 
 
-def per_minute(count: int, window_minutes: float) -> float:
+def per_minute(count: float, window_minutes: float) -> float:
     """``count`` posts over a window of ``window_minutes``, as posts per minute."""
     return count / window_minutes if window_minutes > 0 else 0.0
 
@@ -102,5 +102,5 @@ def narrative_rate(
         authors=len(followers) + (1 if anonymous else 0), reach=sum(followers.values()),
         verified_posts=verified, replies=replies, reposts=reposts,
         denials=stances[Stance.DENY], queries=stances[Stance.QUERY],
-        supports=stances[Stance.SUPPORT], weight=posts + stance_weight * contested,
+        supports=stances[Stance.SUPPORT], extra=stance_weight * contested,
     )

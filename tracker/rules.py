@@ -262,27 +262,15 @@ class AlertMonitor:
         with self.store.transaction():
             for item in merged:
                 rule = next((r for r in self.rules if r.name == item.rule), None)
-                narrative = self.store.narrative_summaries(ids=[item.survivor])
-                if rule is None or not narrative:
+                if rule is None or not self.store.narrative_heads([item.survivor]):
                     continue
-                n = narrative[0]
-                incident = self.store.incident(n.incident_id)
-                started = incident.started_at if incident else n.first_seen
-                alert = Alert(
-                    alert_id=self.new_id(), event=AlertEvent.RESOLVED, rule=rule.name,
-                    incident_id=n.incident_id,
-                    incident_title=incident.title if incident else n.incident_id,
-                    narrative_id=item.merged, label=n.label, kind=n.kind, actors=n.actors,
-                    status=n.status, severity=rule.severity(0.0), at=at, spread_rate=0.0,
-                    verified_rate=0.0, ratio=0.0, posts=0, authors=0, reach=0,
-                    window_minutes=rule.window_minutes, first_seen=n.first_seen,
-                    minutes_since_incident=(at - started).total_seconds() / 60,
-                    samples=tuple(self.store.sample_claims(item.survivor)),
-                    reason=(
+                quiet = Measure(Rate(at, rule.window_minutes, 0, 0, 0, 0), 0.0, 0.0, False)
+                alert = self._alert(
+                    rule, item.survivor, at, quiet, AlertEvent.RESOLVED, None, item.alert_id,
+                    Status.SPECULATIVE, shown_id=item.merged, reason=(
                         f"merged: narrative #{item.merged} now belongs to narrative "
                         f"#{item.survivor}, whose open alert {item.survivor_alert} carries on"
                     ),
-                    follows=item.alert_id,
                 )
                 self.store.outbox.enqueue(alert, rule.channels or self.channels, hold=self.hold)
                 out.append(alert)
@@ -387,12 +375,17 @@ class AlertMonitor:
 
     def _alert(
         self, rule: Rule, nid: int, at: datetime, m: Measure, event: AlertEvent,
-        state: RuleState | None, previous: str | None, status: Status,
+        state: RuleState | None, previous: str | None, status: Status, *,
+        shown_id: int | None = None, reason: str | None = None,
     ) -> Alert:
+        """The alert event on narrative ``nid`` (reported as ``shown_id`` when given: a
+        narrative merged into ``nid``), with its reason (``reason`` when given)."""
         narrative = self.store.narrative_summaries(ids=[nid])[0]
         incident = self.store.incident(narrative.incident_id)
         first = self.store.first_post(nid)
-        if event is AlertEvent.RESOLVED:
+        if reason is not None:
+            follows, severity = previous, rule.severity(m.ratio)
+        elif event is AlertEvent.RESOLVED:
             reason = self._resolution(rule, narrative.incident_id, narrative.kind, status, m)
             follows, severity = previous, state.severity if state else rule.severity(m.ratio)
         else:
@@ -406,7 +399,8 @@ class AlertMonitor:
             event=event, rule=rule.name,
             incident_id=narrative.incident_id,
             incident_title=incident.title if incident else narrative.incident_id,
-            narrative_id=nid, label=narrative.label, kind=narrative.kind,
+            narrative_id=nid if shown_id is None else shown_id, label=narrative.label,
+            kind=narrative.kind,
             actors=narrative.actors, status=narrative.status, severity=severity, at=at,
             spread_rate=m.rate.per_minute, verified_rate=m.verified_rate, ratio=m.ratio,
             posts=m.rate.posts, authors=m.rate.authors, reach=m.rate.reach,
