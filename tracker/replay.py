@@ -164,6 +164,13 @@ async def replay(
             await pipeline.embed_ahead(posts)
             every = timedelta(seconds=settings.service.consolidate_seconds)
             next_merge: datetime | None = None
+
+            def record(alerts: list[Alert]) -> None:  # alerts no batch of posts raised
+                for alert in alerts:
+                    report.alerts.append(alert)
+                    if on_alert is not None:
+                        on_alert(alert)
+
             for batch in event_batches(posts, batch_minutes, settings.ingest.batch_posts):
                 result = await pipeline.add_posts(batch)
                 report.stored += sum(o.value == "stored" for o in result.outcomes)
@@ -181,27 +188,19 @@ async def replay(
                 elif clock >= next_merge:
                     await pipeline.consolidate()
                     next_merge = clock + every
-                for alert in pipeline.take_merge_alerts():
-                    report.alerts.append(alert)
-                    if on_alert is not None:
-                        on_alert(alert)
+                    record(pipeline.take_merge_alerts())
             if posts:
                 await pipeline.consolidate()
-                for alert in pipeline.take_merge_alerts():
-                    report.alerts.append(alert)
-                    if on_alert is not None:
-                        on_alert(alert)
+                record(pipeline.take_merge_alerts())
                 settle = max(
                     (timedelta(minutes=r.window_minutes + r.resolve_after_minutes + 1)
                      for r in settings.rules),
                     default=timedelta(0),
                 )
                 monitor = runtime.monitor()
-                late = await pipeline.run_db(monitor.evaluate, [], posts[-1].created_at + settle)
-                for alert in late:
-                    report.alerts.append(alert)
-                    if on_alert is not None:
-                        on_alert(alert)
+                record(await pipeline.run_db(
+                    monitor.evaluate, [], posts[-1].created_at + settle
+                ))
             if deliver:
                 report.delivered = await _deliver(runtime, settings, channels, deliver_timeout)
     return report
