@@ -158,22 +158,26 @@ def narrative_detail_json(store: Store, narrative_id: int) -> dict[str, Any]:
         "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
         "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
         "activity": [
-            {"start": iso(t), "posts": c, **_stances_in(stances, t, t + BUCKET)}
-            for t, c in buckets
+            {"start": iso(t), "posts": c, **counts}
+            for (t, c), counts in zip(buckets, _stance_buckets(stances, buckets), strict=True)
         ],
     }
 
 
-def _stances_in(
-    stances: Sequence[tuple[datetime, Stance]], start: datetime, end: datetime
-) -> dict[str, int]:
-    """Replies by stance with ``start <= at < end``: how support, denials and questions
-    move over a narrative's life (rising denials and questions mark a rumour)."""
-    counts = {s.value: 0 for s in Stance}
-    for at, stance in stances:
-        if start <= at < end:
-            counts[stance.value] += 1
-    return counts
+def _stance_buckets(
+    stances: Sequence[tuple[datetime, Stance]], buckets: Sequence[tuple[datetime, int]]
+) -> list[dict[str, int]]:
+    """Replies by stance in each of ``buckets`` (as :func:`activity` gives them): how
+    support, denials and questions move over a narrative's life (rising denials and
+    questions mark a rumour). One pass over the replies."""
+    out = [{s.value: 0 for s in Stance} for _ in buckets]
+    if buckets:
+        start = buckets[0][0]
+        for at, stance in stances:
+            i = int((at - start) / BUCKET)
+            if 0 <= i < len(out):
+                out[i][stance.value] += 1
+    return out
 
 
 def alerts_json(alerts: Sequence[tuple[Alert, Sequence[Delivery]]]) -> list[dict[str, Any]]:
