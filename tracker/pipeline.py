@@ -267,7 +267,8 @@ class Pipeline:
         if not fresh:
             return BatchResult(outcomes)
 
-        read = self._claims_of(fresh)
+        # reading claims and stances is pure CPU work: off the event loop
+        read = await asyncio.to_thread(self._claims_of, fresh)
         texts = {text_hash(c.text): c.text for item in read for c in item.claims}
         cached = await self._db(self.store.embeddings, model, list(texts))
         missing = [h for h in texts if h not in cached]
@@ -275,7 +276,7 @@ class Pipeline:
         if missing:
             encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
             new_vectors = dict(zip(missing, encoded, strict=True))
-        new_posts = self._finish(read, {**cached, **new_vectors})
+        new_posts = await asyncio.to_thread(self._finish, read, {**cached, **new_vectors})
         return _Prepared(outcomes, fresh_at, new_posts, cached, new_vectors, len(missing))
 
     async def _commit(self, prep: _Prepared) -> BatchResult:
