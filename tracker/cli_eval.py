@@ -197,8 +197,8 @@ def render_labels(score: EventScore) -> Table:
         table.add_column(name, justify="left" if name == "threads" else "right")
     for name in LABELS:
         s = score.label_score(name)
-        minutes = "-" if s.median_minutes is None else f"{s.median_minutes:g}"
-        table.add_row(s.label, str(s.threads), str(s.alerted), f"{s.share:.1%}", minutes)
+        table.add_row(s.label, str(s.threads), str(s.alerted), f"{s.share:.1%}",
+                      _num(s.median_minutes))
     return table
 
 
