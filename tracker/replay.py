@@ -34,6 +34,7 @@ __all__ = [
     "ReplayReport",
     "ReplayScore",
     "ThreadLabel",
+    "configured_incidents",
     "event_batches",
     "replay",
     "score_replay",
@@ -81,9 +82,9 @@ def event_batches(
         yield batch
 
 
-def _incidents(settings: Settings, only: str | None) -> list[Incident]:
-    """The incidents to replay under: those of the configured database (when it exists)
-    with those of the settings; just ``only`` when given."""
+def configured_incidents(settings: Settings) -> list[Incident]:
+    """The incidents of the configured database (when it exists) with those of the
+    settings, which win on the same id."""
     found: dict[str, Incident] = {}
     if settings.db_path.is_file():
         store = Store(settings.db_path)
@@ -94,6 +95,13 @@ def _incidents(settings: Settings, only: str | None) -> list[Incident]:
     for item in settings.incidents:
         incident = incident_from_settings(item)
         found[incident.id] = incident
+    return list(found.values())
+
+
+def _incidents(settings: Settings, only: str | None) -> list[Incident]:
+    """The incidents to replay under (:func:`configured_incidents`); just ``only`` when
+    given."""
+    found = {i.id: i for i in configured_incidents(settings)}
     if only is not None:
         if only not in found:
             known = ", ".join(sorted(found)) or "none"

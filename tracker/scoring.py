@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 from tracker.cascades import is_cascade, numbered_lines, read_cascades
 from tracker.config import IncidentSettings, Settings
 from tracker.errors import InputError, PostError
-from tracker.incidents import EVERY_POST, incident_from_settings
-from tracker.models import AlertEvent, Incident, Post
+from tracker.incidents import EVERY_POST
+from tracker.models import AlertEvent, Post
 from tracker.records import parse_post, parse_time
 
 if TYPE_CHECKING:
@@ -61,7 +61,6 @@ __all__ = [
     "ThreadLabel",
     "ThreadOutcome",
     "combine",
-    "configured_incidents",
     "event_files",
     "event_incident",
     "read_events",
@@ -509,23 +508,6 @@ def event_incident(event: LabelledEvent) -> IncidentSettings:
     )
 
 
-def configured_incidents(settings: Settings) -> list[Incident]:
-    """The incidents of the settings and of the configured database (when it exists)."""
-    from tracker.store import Store
-
-    found: dict[str, Incident] = {}
-    if settings.db_path.is_file():
-        store = Store(settings.db_path)
-        try:
-            found.update({i.id: i for i in store.incidents()})
-        finally:
-            store.close()
-    for item in settings.incidents:
-        incident = incident_from_settings(item)
-        found[incident.id] = incident
-    return list(found.values())
-
-
 async def _posts(
     records: Sequence[tuple[int, dict[str, Any] | PostError]], settings: Settings
 ) -> AsyncIterator[tuple[int, Post | PostError]]:
@@ -553,7 +535,7 @@ async def replay_event(
     """Replay one event (``keep_members``, in its own database): under ``incident`` when
     given; else under the configured incidents when one of them covers the event's first
     post (as ``claimwatch replay`` would); else under :func:`event_incident`."""
-    from tracker.replay import replay
+    from tracker.replay import configured_incidents, replay
 
     records = _posts(event.records, settings)
     if incident is not None:
