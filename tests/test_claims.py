@@ -355,6 +355,7 @@ def test_claims_on_an_authoritys_word_are_unhedged_with_that_authority(
         "The co-pilot suffered from depression, Bild newspaper reports",
         "German news website Spiegel Online says the pilot was locked out",
         "Friends say the co-pilot suffered from depression",
+        "Germanwings co-pilot had serious depressive episode: Bild newspaper",
         "Gunman demands a flag, via @someone",
     ],
 )

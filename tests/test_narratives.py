@@ -123,6 +123,26 @@ async def test_paraphrases_share_a_narrative_and_other_actors_get_their_own(
     assert len(rt.narratives("nushki", singletons=True)) == 2
 
 
+async def test_one_attribution_told_in_different_words_is_one_narrative(
+    make_runtime: MakeRuntime, embedder: SentenceTransformerEmbedder
+) -> None:
+    """Claims naming the same actor tell one story however they are worded: they join at
+    attribution_join_similarity, below the general join_similarity they would split at."""
+    texts = [
+        "Sources say the BLA is behind the Nushki blast",
+        "Everyone knows the BLA did this in Nushki, same crowd as the bus depot shooting",
+    ]
+    rt = make_runtime()
+    vectors = embedder.encode(texts)
+    similarity = float(vectors[0] @ vectors[1])
+    bars = rt.settings.narratives
+    assert bars.attribution_join_similarity <= similarity < bars.join_similarity
+
+    await rt.pipeline().add_posts([post(str(i), t, 10 + i) for i, t in enumerate(texts)])
+    [bla] = attributions(rt, ("BLA",))
+    assert (bla.claims, bla.authors) == (2, 2)
+
+
 async def test_hedges_official_voice_negation_and_candidate_actors(
     make_runtime: MakeRuntime,
 ) -> None:
@@ -286,7 +306,10 @@ async def test_an_official_unhedged_attribution_records_an_automatic_finding(
 async def test_consolidation_merges_drifted_paraphrases_into_the_older_narrative(
     make_runtime: MakeRuntime,
 ) -> None:
-    rt = make_runtime("[narratives]\njoin_similarity = 0.95\nmerge_similarity = 0.6\n")
+    rt = make_runtime(
+        "[narratives]\njoin_similarity = 0.95\nattribution_join_similarity = 0.95\n"
+        "merge_similarity = 0.6\n"
+    )
     pipeline = rt.pipeline()
     await pipeline.add_posts([
         post("a", BLA[0], 10), post("b", BLA[1], 20), post("c", TTP[0], 30),

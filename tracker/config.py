@@ -152,6 +152,13 @@ class NarrativeSettings(_Section):
         description="A claim joins the nearest narrative (same incident, kind, actors and "
         "negation) when its cosine similarity to the narrative's centroid is at least this.",
     )
+    attribution_join_similarity: float = Field(
+        0.5, ge=0.0, le=1.0,
+        description="The same, for an attribution naming actors: claims that name the same "
+        "actors on one incident tell one story however differently they phrase it "
+        "(\"was a Muslim convert\", \"a convert to Islam, as well as a psychiatric "
+        "patient\"), so they join at this lower similarity (never above join_similarity).",
+    )
     merge_similarity: float = Field(
         0.85, ge=0.0, le=1.0,
         description="Consolidation merges narratives of the same kind, actors and negation "

@@ -325,6 +325,8 @@ class Lexicon:
         # Hedged reporting: "reports of a second gunman", "Report: ...", "believed to be".
         r"(?<!confirm\s)(?<!confirms\s)(?<!confirmed\s)(?<!deny\s)(?<!denied\s)reports?\s+of",
         r"reports?\s*:",
+        # Another outlet cited after a colon: "... had a depressive episode: Bild newspaper".
+        r"(?<=[:\u2013-])\s*(?:the\s+)?(?:\S+\s+){0,2}(?:newspaper|tabloid|magazine)\s*[.!]?\s*$",
         r"claims?\s*:",
         r"unconfirmed",
         r"unverified",

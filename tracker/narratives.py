@@ -373,11 +373,14 @@ class NarrativeEngine:
         unsure = claim.hedge > 0 or (
             post.tier is Tier.UNVERIFIED and not relays and claim.kind is not ClaimKind.OTHER
         )
+        join = self.settings.join_similarity
+        if claim.kind is ClaimKind.ATTRIBUTION and key[2]:
+            join = min(join, self.settings.attribution_join_similarity)
         nid, similarity = self.clusterer.nearest(key, vector)
-        if nid is None or similarity < self.settings.join_similarity:
+        if nid is None or similarity < join:
             # the same story with more or fewer names joins it; a rival attribution never
             nid, similarity = self.clusterer.nearest_overlapping(key, vector, self.known)
-        if nid is None or similarity < self.settings.join_similarity:
+        if nid is None or similarity < join:
             nid = self.store.create_narrative(
                 incident_id, claim.kind, actors, candidates, claim.negated, vector,
                 post.created_at, post.rowid, claim.id,
