@@ -102,6 +102,12 @@ _PERPETRATOR = (
     r"(?:gunm[ae]n|shooters?|attackers?|assailants?|bombers?|killers?|perpetrators?|suspects?"
     r"|hostage[\s-]?takers?|terrorists?|culprits?|hijackers?|co-?pilot|pilot)"
 )
+# Who a "where is the suspect" claim is about (tracker.values).
+_SUSPECT = (
+    r"(?:gunm[ae]n|shooters?|attackers?|assailants?|suspects?|hostage[\s-]?takers?|killers?"
+    r"|bombers?|perpetrators?|terrorists?)"
+)
+_DETAINED = rf"(?:{_SUSPECT}|(?:one\s+|a\s+|the\s+)?(?:man|woman))"
 # What militants do when the sentence names them as the ones who did it.
 _STRUCK = (
     r"(?:have\s+|had\s+|has\s+)?(?:attacked|stormed|struck|ambushed|opened\s+fire"
@@ -139,6 +145,18 @@ class Lexicon:
     Examples (:data:`EXAMPLE_FIELDS`, plain sentences, not patterns): ``*_examples``,
     labelled by the field name's first word, for the example reader (claim kinds:
     attribution, casualty, method; stance: deny, query, support, comment).
+
+    Values a claim gives to a question (:mod:`tracker.values`; patterns unless said):
+    ``value_triggers`` (plain lower-case word pieces: a sentence with none is not read),
+    ``value_number_words`` (``PATTERN=NUMBER``: "two=2", "hundred=100"), the
+    qualifiers ``value_at_least``, ``value_more_than``, ``value_up_to``, ``value_nearly``,
+    ``value_about``, what makes a number no count (``value_units`` after it,
+    ``value_not_after`` before it), ``value_fillers`` (words allowed between a number and
+    its cue), ``value_people_nouns``, the cues ``value_dead_cues``, ``value_injured_cues``,
+    ``value_aboard_cues``, ``value_passenger_nouns``, ``value_crew_nouns``,
+    ``value_no_survivors``, ``value_attacker_nouns``, ``value_one_attacker``,
+    ``value_several_attackers``, ``value_negations``, and the suspect's state:
+    ``value_at_large``, ``value_arrested``, ``value_suspect_dead``.
     """
 
     attribution_active: tuple[str, ...] = (
@@ -774,6 +792,176 @@ class Lexicon:
         "federal", "provincial", "pakistan", "pakistani", "pakistanis", "islamabad", "islamist",
         "islamists", "jihadist", "jihadists", "baloch", "balochistan", "pashtun", "punjabi",
         "sindhi", "afghan", "kp", "khyber", "waziristan", "quetta", "peshawar", "karachi", "lahore",
+    )
+
+    # Values a claim gives to a question (tracker.values): patterns like the ones above,
+    # matched on the lower-cased sentence with URLs, @handles and #hashtags taken out.
+    value_number_words: tuple[str, ...] = (
+        # "PATTERN=NUMBER": a number written in words and its value.
+        "one=1", "two=2", "three=3", "four=4", "five=5", "six=6", "seven=7", "eight=8",
+        "nine=9", "ten=10", "eleven=11", "twelve=12", "thirteen=13", "fourteen=14",
+        "fifteen=15", "sixteen=16", "seventeen=17", "eighteen=18", "nineteen=19", "twenty=20",
+        "thirty=30", "forty=40", "fifty=50", "sixty=60", "seventy=70", "eighty=80",
+        "ninety=90", r"(?:a\s+|one\s+)?hundred=100", r"(?:a\s+|one\s+)?dozen=12",
+        r"a\s+single=1", r"a\s+lone=1",
+    )
+    value_triggers: tuple[str, ...] = (
+        # Plain lower-case pieces of words, not patterns: a sentence holding none of them
+        # states no value and is not read further (the cheap first check). A cue added
+        # to a value_* list must contain one of these, or be added here too.
+        "dead", "kill", "die", "death", "toll", "fatal", "bodies", "perish", "lives", "injur",
+        "wound", "hurt", "hospital", "board", "carr", "plane", "flight", "jet", "aircraft",
+        "airliner", "passeng", "pax", "travel", "crew", "pilot", "attendant", "steward", "staff",
+        "surviv", "gunm", "shoot", "attack", "assail", "suspect", "terror", "taker", "killer",
+        "bomber", "perpetrat", "lone", "single", "alone", "own", "second", "multiple", "several",
+        "many", "other", "accomplice", "separate", "sites", "locations", "places", "venues",
+        "coordinated", "team", "large", "run", "hunt", "loose", "unaccounted", "evaded", "arrest",
+        "detain", "captur", "apprehend", "custody", "surrender", "handed", "turned", "neutrali",
+        "taken out",
+    )
+    value_at_least: tuple[str, ...] = (
+        r"at\s+least", r"no\s+(?:fewer|less)\s+than", r"a\s+minimum\s+of", r"minimum\s+of",
+    )
+    """Before a number N: [N, inf)."""
+    value_more_than: tuple[str, ...] = (
+        r"more\s+than", r"over", r"upwards\s+of", r"in\s+excess\s+of", r"greater\s+than",
+        r"above",
+    )
+    """Before a number N: [N+1, inf)."""
+    value_up_to: tuple[str, ...] = (
+        r"up\s+to", r"as\s+many\s+as", r"at\s+most", r"no\s+more\s+than", r"a\s+maximum\s+of",
+    )
+    """Before a number N: [0, N]."""
+    value_nearly: tuple[str, ...] = (
+        r"nearly", r"almost", r"close\s+to", r"just\s+under", r"just\s+short\s+of",
+    )
+    """Before a number N: [0.9 N rounded, N]."""
+    value_about: tuple[str, ...] = (
+        r"about", r"around", r"some", r"roughly", r"approximately", r"approx\.?",
+        r"an\s+estimated", r"estimated", r"circa", r"an\s+estimate\s+of",
+    )
+    """Before a number N: [0.9 N, 1.1 N], rounded."""
+    value_units: tuple[str, ...] = (
+        # After a number: it is no count of people (altitudes, times, money, dates, ages).
+        r"feet", r"foot", r"ft", r"metres?", r"meters?", r"m", r"km", r"kms", r"kilomet(?:er|re)s?",
+        r"miles?", r"mph", r"km/h", r"kph", r"knots?", r"kg", r"kilos?", r"kilograms?", r"tons?",
+        r"tonnes?", r"lbs?", r"pounds?", r"%", r"per\s*cent", r"percent", r"dollars?", r"euros?",
+        r"usd", r"eur", r"gbp", r"million", r"billion", r"bn", r"mn", r"k", r"seconds?",
+        r"secs?", r"minutes?", r"mins?", r"hours?", r"hrs?", r"days?", r"weeks?", r"months?",
+        r"years?", r"yrs?", r"year-old", r"years?-old", r"am", r"a\.m\.?", r"pm", r"p\.m\.?",
+        r"utc", r"gmt", r"cet", r"local\s+time", r"h", r"jan(?:uary)?", r"feb(?:ruary)?",
+        r"mar(?:ch)?", r"apr(?:il)?", r"june?", r"july?", r"aug(?:ust)?",
+        r"sept?(?:ember)?", r"oct(?:ober)?", r"nov(?:ember)?", r"dec(?:ember)?", r"st", r"nd",
+        r"rd", r"th", r"times", r"x",
+    )
+    value_not_after: tuple[str, ...] = (
+        # Before a number: it is no count (flight numbers, dates, times, money).
+        r"flights?", r"flight\s+(?:no\.?|number)", r"no\.", r"number", r"route", r"gate",
+        r"jan(?:uary)?", r"feb(?:ruary)?", r"march", r"apr(?:il)?", r"june?", r"july?",
+        r"aug(?:ust)?", r"sept?(?:ember)?", r"oct(?:ober)?", r"nov(?:ember)?", r"dec(?:ember)?",
+        r"[$£€¥]", r"us\$", r"rs\.?", r"page", r"section", r"article", r"chapter", r"channel",
+        r"since", r"year", r"no",
+    )
+    """Before a number: it is no count. (A plain four-digit number from 1800 to 2100 is a
+    year unless a people or passenger noun follows it: "2000 people".)"""
+    value_fillers: tuple[str, ...] = (
+        # Words that may stand between a number and its cue: "148 people feared dead",
+        # "death toll rises to 150", "2 people have died", "all 148 on board are feared dead".
+        r"people", r"persons?", r"others", r"more", r"civilians", r"children", r"adults",
+        r"men", r"women", r"passengers", r"pax", r"crew", r"members", r"officers", r"policemen",
+        r"police\s+officers", r"soldiers", r"hostages", r"victims", r"now", r"have", r"has",
+        r"had", r"been", r"are", r"were", r"is", r"was", r"be", r"being", r"reportedly",
+        r"reported", r"confirmed", r"feared", r"believed", r"thought", r"said", r"presumed",
+        r"likely", r"all", r"so\s+far", r"already", r"on\s*board", r"aboard", r"shot",
+        r"seriously", r"critically", r"badly", r"slightly", r"rises", r"rose", r"risen",
+        r"climbs", r"climbed", r"reaches", r"reached", r"stands", r"stood", r"at", r"to", r"hits",
+        r"jumps", r"jumped", r"increases", r"increased", r"of", r"the",
+    )
+    value_people_nouns: tuple[str, ...] = (
+        r"people", r"persons?", r"souls", r"others", r"individuals",
+    )
+    """Nouns for people in general: "148 people on board" counts everyone aboard."""
+    value_dead_cues: tuple[str, ...] = (
+        r"dead", r"killed", r"killing", r"kills", r"died", r"dies", r"deaths?",
+        r"death\s+toll", r"toll", r"fatalit(?:y|ies)", r"bodies", r"perished", r"lives",
+        r"lost\s+their\s+lives", r"lost\s+lives",
+    )
+    value_injured_cues: tuple[str, ...] = (
+        r"injured", r"injuring", r"injures", r"injuries", r"wounded", r"wounding",
+        r"wounds", r"hurt", r"hospitali[sz]ed", r"casualties\s+injured",
+    )
+    value_aboard_cues: tuple[str, ...] = (
+        r"on\s*-?\s*board", r"aboard", r"carrying", r"was\s+carrying", r"carried",
+        r"on\s+the\s+(?:plane|flight|jet|aircraft|airliner)",
+    )
+    value_passenger_nouns: tuple[str, ...] = (
+        r"passengers?", r"pax", r"travell?ers",
+    )
+    value_crew_nouns: tuple[str, ...] = (
+        r"(?:cabin\s+|flight\s+)?crew(?:\s*members?)?", r"crewmembers?", r"pilots?",
+        r"co-?pilots?", r"flight\s+attendants?", r"cabin\s+attendants?", r"stewards?",
+        r"stewardess(?:es)?", r"staff",
+    )
+    value_no_survivors: tuple[str, ...] = (
+        r"no\s+survivors?", r"none\s+(?:[\w'-]+\s+){0,10}?survived", r"no\s*one\s+survived",
+        r"nobody\s+survived", r"no\s+(?:one|body)\s+(?:has\s+|had\s+)?survived",
+    )
+    """With a number aboard: everyone aboard died ("no survivors among the 150 aboard")."""
+    value_attacker_nouns: tuple[str, ...] = (
+        r"gunm[ae]n", r"shooters?", r"attackers?", r"assailants?", r"suspects?", r"terrorists?",
+        r"hostage[\s-]?takers?", r"killers?", r"bombers?", r"perpetrators?",
+    )
+    """A number just before one of these (one word may stand between) counts attackers:
+    "two gunmen", "three masked attackers", "more than one shooter"."""
+    value_one_attacker: tuple[str, ...] = (
+        r"lone\s+(?:gunm[ae]n|shooters?|attackers?|assailants?|wol(?:f|ves)|actors?|terrorists?"
+        r"|suspects?|hostage[\s-]?takers?)",
+        r"lone[\s-]wolf", r"single\s+(?:gunman|shooter|attacker|assailant|suspect)",
+        r"acted\s+alone", r"acting\s+alone", r"worked\s+alone", r"on\s+his\s+own",
+        r"only\s+one\s+(?:gunman|shooter|attacker|assailant|suspect)",
+    )
+    value_several_attackers: tuple[str, ...] = (
+        r"(?:a\s+|the\s+)?second\s+(?:[\w-]+\s+)?(?:gunman|shooter|attacker|assailant|suspect)",
+        r"(?:multiple|several|many|other)\s+(?:gunmen|shooters|attackers|assailants|suspects"
+        r"|terrorists)",
+        r"more\s+than\s+one\s+(?:gunman|shooter|attacker|assailant|suspect|person)",
+        r"accomplices?",
+        r"(?:at\s+least\s+)?(?:\w+\s+)?separate\s+(?:shootings|attacks|incidents|locations"
+        r"|sites)",
+        r"(?:shots?\s+fired|shootings?|attacks?|gunfire)\s+(?:reported\s+)?(?:at|in)"
+        r"\s+(?:\w+\s+)?(?:several|multiple|two|three|four|five|different|various|other)"
+        r"\s+(?:sites|locations|places|venues)",
+        r"coordinated\s+(?:terror\s+)?(?:attacks?|assaults?|shootings?)",
+        r"terror\s+cell", r"(?:a\s+)?team\s+of\s+(?:gunmen|attackers|shooters)",
+    )
+    value_negations: tuple[str, ...] = (
+        r"not", r"no", r"never", r"isn't", r"wasn't", r"aren't", r"weren't", r"without",
+        r"\w+n't", r"(?:isn|wasn|aren|weren|didn|doesn)t", r"denied", r"rule[sd]?\s+out",
+        r"no\s+evidence\s+of", r"no\s+sign\s+of",
+    )
+    """Up to two words before an attacker or suspect phrase, one of these turns it over:
+    "not a lone wolf" (several), "no second gunman" (one), "wasn't arrested" (skipped)."""
+    value_at_large: tuple[str, ...] = (
+        r"(?:still\s+|remains?\s+|remain\s+)?at\s+large", r"on\s+the\s+run",
+        r"man\s*hunt", r"on\s+the\s+loose", r"unaccounted\s+for", r"(?:being\s+)?hunted",
+        r"evaded\s+(?:capture|police)",
+    )
+    value_arrested: tuple[str, ...] = (
+        rf"{_DETAINED}(?:\s+(?!who\b|that\b|which\b)[\w'-]+){{0,4}}?\s+(?:arrested|detained"
+        r"|captured|apprehended|in\s+(?:police\s+)?custody|surrendered|handed\s+(?:himself"
+        r"|herself|themselves)\s+(?:in|over)|turned\s+(?:himself|herself|themselves)\s+in)",
+        rf"(?:arrested|detained|captured|apprehended|arrest\s+of)\s+(?:a|an|the|one|two|three"
+        rf"|\w+)?\s*{_DETAINED}",
+        r"taken\s+into\s+(?:police\s+)?custody", r"under\s+arrest",
+    )
+    value_suspect_dead: tuple[str, ...] = (
+        rf"{_SUSPECT}(?:\s+(?!who\b|that\b|which\b)[\w'-]+){{0,4}}?\s+['\"‘’“”]?(?:shot\s+dead"
+        r"|killed|dead|neutrali[sz]ed|shot\s+and\s+killed|died|taken\s+out)['\"‘’“”]?"
+        r"(?!\s+(?:\d|a\b|an\b|the\b|his\b|her\b|their\b|at\s+least|more|over|up\s+to|one\b"
+        r"|two\b|three\b|four\b|five\b|six\b|seven\b|eight\b|nine\b|ten\b|dozens|scores"
+        r"|hundreds|people|[\w-]+\s+people))",
+        rf"(?:police|officers|snipers|commandos|troops|forces)\s+(?:have\s+|had\s+)?(?:shot\s+dead"
+        rf"|killed|neutrali[sz]ed|shot\s+and\s+killed)\s+(?:the\s+|a\s+|both\s+|two\s+)?{_SUSPECT}",
     )
 
     @classmethod
