@@ -38,6 +38,7 @@ _STATUS_WORDS = {
     Status.UNCONFIRMED: "unconfirmed: no finding decides it yet",
     Status.CONFIRMED: "confirmed by a finding",
     Status.CONTRADICTED: "contradicted by a finding",
+    Status.REPORT: "report: a plain event report, on no open question",
 }
 
 
@@ -80,6 +81,20 @@ def headline(alert: Alert) -> str:
     spreading 6.0x verified — Nushki bus bombing`` (under 400 characters)."""
     incident = _line(alert.incident_title, 120) or alert.incident_id
     severity = f" {_line(alert.severity, 20)}" if alert.severity else ""
+    if alert.conflict is not None:
+        asks = _line(alert.conflict.asks, 120)
+        answers = _line(" / ".join(alert.conflict.values), 160)
+        if alert.event is AlertEvent.RAISED:
+            return (
+                f"RAISED{severity}: trusted sources disagree on {asks} ({answers}) — {incident}"
+            )
+        if alert.event is AlertEvent.ESCALATED:
+            return (
+                f"ESCALATED{severity}: conflicting reports on {asks} keep spreading "
+                f"({answers}) — {incident}"
+            )
+        if alert.event is AlertEvent.RESOLVED:
+            return f"RESOLVED: conflicting reports on {asks} — {incident}"
     story = f"{alert.status.value} {_claim(alert)}"
     ratio = _ratio(alert.ratio)
     if alert.event is AlertEvent.RAISED:
@@ -101,6 +116,12 @@ def subject(alert: Alert) -> str:
 def intro(alert: Alert) -> str:
     """One or two sentences saying what the reader should make of this event."""
     reason = _line(alert.reason)
+    if alert.conflict is not None and alert.event is not AlertEvent.RESOLVED:
+        return (
+            f"Official or trusted sources give answers to {_line(alert.conflict.asks)} that "
+            "cannot all be true: do not report any of them as fact until an authority "
+            "settles it."
+        )
     if alert.event is AlertEvent.RAISED:
         return (
             f"A {alert.status.value} story is spreading {_ratio(alert.ratio)} faster than "
@@ -148,6 +169,21 @@ def fields(alert: Alert) -> list[tuple[str, str]]:
         ),
         ("Rule", _line(alert.rule)),
     ]
+    if alert.conflict is not None:
+        rows[6] = (
+            "Spread",
+            f"{alert.spread_rate:.2f} posts/min on {len(alert.conflict.sides)} disagreeing "
+            f"answers over the last {window} min of event time",
+        )
+        for n, side in enumerate(alert.conflict.sides, 1):
+            sources = ", ".join(_line(a, 60) for a in side.sources[:5])
+            more = f" and {len(side.sources) - 5} more" if len(side.sources) > 5 else ""
+            rows.append((
+                f"Side {n}",
+                f"{_line(side.value, 80)}: {sources}{more}; {side.posts} posts "
+                f"({side.trusted_posts} trusted), first {_when(side.first_post)}, latest "
+                f"{_when(side.latest_post)}, {side.spread_rate:.2f}/min",
+            ))
     if alert.reason:
         rows.append(("Reason", _line(alert.reason)))
     if alert.follows:
@@ -241,7 +277,12 @@ def slack_blocks(alert: Alert) -> dict[str, Any]:
     ``blocks`` (Block Kit). User text is escaped and cut to fit Slack's limits."""
     s = _slack
     values = dict(fields(alert))
-    shown = ("Incident", "Status", "Spread", "Support", "Reach", "First seen", "Alert time")
+    shown: tuple[str, ...] = (
+        "Incident", "Status", "Spread", "Support", "Reach", "First seen", "Alert time"
+    )
+    if alert.conflict is not None:
+        sides = tuple(name for name in values if name.startswith("Side "))[:4]
+        shown = ("Incident", "Spread", "First seen", "Alert time", *sides)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(f"*{s(headline(alert))}*\n{s(intro(alert))}")},
         {"type": "section", "text": _mrkdwn(f">{s(_line(alert.label, 1000))}")},

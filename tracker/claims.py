@@ -20,6 +20,7 @@ from typing import Protocol
 from tracker.errors import ConfigError
 from tracker.lexicon import ACTOR_SLOT, DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon
 from tracker.models import ClaimKind
+from tracker.values import Value, ValueReader
 
 __all__ = [
     "ClaimAnalyzer",
@@ -45,7 +46,8 @@ class ExtractedClaim:
     involvement"); ``official_voice`` marks an official speaking ("police confirmed");
     ``authority`` names the authority the claim is stated on the word of ("police",
     "CTD", "prosecutor"), None when it cites none (a newspaper or "friends say" is no
-    authority: citing one is a hedge).
+    authority: citing one is a hedge); ``values`` are the answers it gives to questions
+    with comparable values (:mod:`tracker.values`: "148 on board", "a lone gunman").
     """
 
     text: str
@@ -56,6 +58,7 @@ class ExtractedClaim:
     negated: bool = False
     official_voice: bool = False
     authority: str | None = None
+    values: tuple[Value, ...] = ()  # answers to questions with comparable values
 
 
 class ClaimExtractor(Protocol):
@@ -361,6 +364,7 @@ class ClaimAnalyzer:
         self._casualty = _WordList(lexicon.casualty_cues)
         self._method = _WordList(lexicon.method_cues)
         self._chatter = _WordList(lexicon.chatter)
+        self._values = ValueReader(lexicon)
         self._authority = _authority_pattern(lexicon.authorities, lexicon.authority_verbs)
         self._name = re.compile(rf"(?<![\w@]){_NAME}")
         self._sources = frozenset(w.casefold() for w in lexicon.source_nouns)
@@ -546,6 +550,7 @@ class ClaimAnalyzer:
             negated=negated,
             official_voice=official,
             authority=authority,
+            values=self._values.read(sentence),
         )
         # Check-worthy: an attribution or an official's word keeps it; otherwise chatter
         # ("praying for the victims", "RIP", an insult) drops it, whatever numbers it

@@ -395,7 +395,11 @@ def _narrative_table(narratives: list[dict[str, Any]]) -> Table:
         ) + (" (denied)" if n["negated"] else "")
         stances = n.get("stances") or {}
         replies = f"{n.get('replies', 0)} {stances.get('deny', 0)}/{stances.get('query', 0)}"
-        table.add_row(str(n["id"]), n["status"], n["kind"], actors or "-", n["label"],
+        label = n["label"] + "".join(
+            f" [conflicting reports on {c['question']}: {' / '.join(c['values'])}]"
+            for c in n.get("conflicts") or ()
+        )
+        table.add_row(str(n["id"]), n["status"], n["kind"], actors or "-", label,
                       str(n["size"]), str(n["authors"]), replies, str(n["recent"]))
     return table
 
@@ -474,6 +478,9 @@ def narrative_show(
     out.print(f"first seen {shown['first_seen']}, last {shown['last_seen']}; "
               f"tiers: " + ", ".join(f"{k} {v}" for k, v in shown["tiers"].items()),
               markup=False)
+    for c in shown.get("conflicts") or ():
+        out.print(f"part of conflicting reports on {c['question']}: "
+                  f"{' / '.join(c['values'])} (see `claimwatch alerts`)", markup=False)
     first = shown["first_post"]
     if first:
         out.print(f"first post {first['source']}:{first['post_id']} by {first['author']} "

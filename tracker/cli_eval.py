@@ -160,6 +160,7 @@ def _row(score: EventScore) -> list[str]:
     return [
         score.event, str(score.posts), threads,
         f"{score.covered(RUMOURS)} ({_pct(score.share(RUMOURS))})",
+        f"{score.covered_by_speculation(RUMOURS)}/{score.covered_by_conflict(RUMOURS)}",
         f"{score.covered(WANTED)} ({_pct(score.share(WANTED))})",
         f"{score.covered(('non-rumour',))} ({_pct(score.share(('non-rumour',)))})",
         _num(score.median_lead_before_denial),
@@ -174,11 +175,13 @@ def render_events(scores: list[EventScore], total: EventScore) -> Table:
         title=f"alerts against labelled threads: {len(scores)} events, threads of at "
         f"least {total.min_posts} posts",
         caption="threads f/u/t/n: false, unverified, true, non-rumour; covered: an alert's "
-        "narrative held a post of the thread; lead: median minutes from the first alert to "
+        "narrative (a conflict alert: one of its sides) held a post of the thread; "
+        "spec/conflict: rumour threads covered by speculation and by conflict alerts "
+        "(together: rumours covered); lead: median minutes from the first alert to "
         "the first denial; before/denied: covered threads with a denial alerted before it; "
         "precision: raised alerts mostly on rumour threads",
     )
-    for name in ("event", "posts", "threads f/u/t/n", "rumours covered",
+    for name in ("event", "posts", "threads f/u/t/n", "rumours covered", "spec/conflict",
                  "false+unverified covered", "non-rumour covered", "lead before denial",
                  "before/denied", "alerts/day", "alert precision"):
         table.add_column(name, justify="left" if name == "event" else "right")

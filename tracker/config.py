@@ -207,6 +207,17 @@ _KINDS = ("attribution", "casualty", "method", "other")
 
 class RuleSettings(_Section):
     name: str = Field(min_length=1, pattern=_NAME, description="Shown in every alert.")
+    detect: Literal["spread", "conflict"] = Field(
+        "spread",
+        description="What the rule looks for: a narrative spreading faster than verified "
+        "reporting on its question (spread), or trusted sources giving answers that "
+        "disagree on one question of an incident, such as how many died or how many "
+        "attackers there were (conflict). For a conflict rule, min_posts and min_authors "
+        "are what each side needs from trusted accounts in the window, ratio is the number "
+        "of disagreeing sides needed (severity bands count sides too), statuses and "
+        "kinds are not used, and an alert resolves when a finding answers the question or "
+        "a side has been silent for the window plus resolve_after_minutes.",
+    )
     window_minutes: float = Field(
         15.0, gt=0, le=1440,
         description="Sliding window of event time over which rates are measured.",
@@ -305,6 +316,11 @@ DEFAULT_RULES: tuple[RuleSettings, ...] = (
     RuleSettings(
         name="contradicted-still-spreading", statuses=("contradicted",), ratio=1.0,
         severity={"medium": 1.0, "high": 4.0},
+    ),
+    RuleSettings(
+        name="conflicting-reports", detect="conflict", window_minutes=60.0, ratio=2.0,
+        min_posts=2, min_authors=2, severity={"medium": 2.0, "high": 3.0},
+        resolve_after_minutes=60.0,
     ),
 )
 

@@ -20,11 +20,13 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
 from tracker.models import ClaimKind, Finding, FindingStatus, Status
 from tracker.store import ClaimInfo
+from tracker.values import Value
 
 __all__ = ["NarrativeView", "automatic_finding", "is_plain_report", "status_of"]
 
@@ -53,6 +55,7 @@ class NarrativeView:
     centroid: np.ndarray
     label: str
     unsure_share: float = 0.0  # share of its claims hedged or said by untrusted accounts
+    values: tuple[dict[str, Any], ...] = ()  # what its label claim answers (tracker.values)
 
     @property
     def is_report(self) -> bool:
@@ -106,19 +109,54 @@ def _content_verdict(
     return Status.CONFIRMED if agrees else Status.CONTRADICTED
 
 
+def _values(data: Sequence[dict[str, Any]]) -> dict[str, Value]:
+    out: dict[str, Value] = {}
+    for item in data:
+        try:
+            value = Value.from_dict(item)
+        except (KeyError, TypeError, ValueError):
+            continue
+        out.setdefault(value.question, value)
+    return out
+
+
+def _value_verdict(ours: dict[str, Value], finding: Finding) -> Status | None:
+    """A finding answering a question the narrative answers decides it by the values: the
+    same answer confirms it, another contradicts it ("a single gunman" against "three
+    separate shootings")."""
+    theirs = _values(finding.values)
+    shared = sorted(set(ours) & set(theirs))
+    if not shared or finding.status is FindingStatus.PENDING:
+        return None
+    agrees = all(ours[q].agrees(theirs[q]) for q in shared)
+    if finding.status is FindingStatus.RULED_OUT:
+        agrees = not agrees
+    return Status.CONFIRMED if agrees else Status.CONTRADICTED
+
+
 def status_of(
     narrative: NarrativeView,
     findings: Sequence[tuple[Finding, np.ndarray | None]],
     similarity: float,
 ) -> Status:
     """The status of one narrative given the incident's findings (time order), each with
-    the (dim,) vector of its text (None when unknown)."""
-    relevant = [(f, v) for f, v in findings if f.kind is narrative.kind]
+    the (dim,) vector of its text (None when unknown). A finding giving a value to a
+    question the narrative answers decides it by the values, whatever its kind."""
+    ours = _values(narrative.values)
+    relevant = [
+        (f, v) for f, v in findings
+        if f.kind is narrative.kind or (ours and set(ours) & set(_values(f.values)))
+    ]
     if not relevant:
         return Status.REPORT if narrative.is_report else Status.SPECULATIVE
     verdict: Status | None = None
     for finding, vector in relevant:
-        if narrative.kind is ClaimKind.ATTRIBUTION:
+        said = _value_verdict(ours, finding) if ours else None
+        if said is not None:
+            pass
+        elif finding.kind is not narrative.kind:
+            continue
+        elif narrative.kind is ClaimKind.ATTRIBUTION:
             said = _attribution_verdict(narrative, finding)
         else:
             said = _content_verdict(narrative, finding, vector, similarity)
@@ -132,13 +170,20 @@ def status_of(
     return Status.SPECULATIVE if narrative.first_seen < first else Status.UNCONFIRMED
 
 
-def automatic_finding(claim: ClaimInfo) -> tuple[tuple[str, ...], FindingStatus] | None:
+def automatic_finding(
+    claim: ClaimInfo, official: bool = False
+) -> tuple[tuple[str, ...], FindingStatus] | None:
     """The finding a verified-reporting claim records, if any (an official's own post, or
     a trusted newsroom stating it on an official's word): an unhedged attribution naming
     actors confirms them; an unhedged denial naming actors rules them out; an unhedged
-    "no group has claimed" is pending."""
-    if claim.kind is not ClaimKind.ATTRIBUTION or claim.hedge > 0:
+    "no group has claimed" is pending. An unhedged claim giving values to questions
+    ("police confirm a single gunman", "the death toll is 150") confirms those values only
+    in an ``official``'s own post: newsrooms quoting the police on different figures is
+    exactly what conflicting reports are (:mod:`tracker.conflicts`), not a settlement."""
+    if claim.hedge > 0:
         return None
+    if claim.kind is not ClaimKind.ATTRIBUTION:
+        return ((), FindingStatus.CONFIRMED) if claim.values and official else None
     actors = tuple(sorted({*claim.actors, *claim.candidates}))
     if claim.negated:
         return actors, FindingStatus.RULED_OUT if actors else FindingStatus.PENDING

@@ -17,6 +17,8 @@ __all__ = [
     "AlertEvent",
     "Claim",
     "ClaimKind",
+    "Conflict",
+    "ConflictSide",
     "Finding",
     "FindingStatus",
     "Incident",
@@ -116,6 +118,9 @@ class Finding:
     post_id: str | None = None
     authority: str | None = None  # the official it came from ("police", "ctd")
     author: str | None = None  # who posted it (a newsroom reporting an official's word)
+    # the answers it gives to questions with comparable values (tracker.values.Value
+    # as_dict data: {"question": "dead", "low": 150, "high": 150}, ...)
+    values: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,8 @@ class Narrative:
     replies: int = 0  # posts in its conversation (replies to its posts, down the thread)
     reposts: int = 0
     stances: dict[str, int] = field(default_factory=dict)  # replies by stance
+    # open conflicts it takes a side in: (question, the values the sides give)
+    conflicts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def singleton(self) -> bool:
@@ -241,12 +248,80 @@ class Provenance:
 
 
 @dataclass(frozen=True, slots=True)
+class ConflictSide:
+    """One answer trusted sources give to a question in a conflict: its value as an
+    analyst reads it ("148", "at least 3", "more than 1"), the trusted accounts saying it,
+    every post carrying it in the window (relays too) and their times and rate, and the
+    narratives those posts belong to. ``post_refs`` ((source, id) of those posts) is kept
+    for scoring, not delivered."""
+
+    value: str
+    sources: tuple[str, ...]
+    posts: int
+    trusted_posts: int
+    first_post: datetime
+    latest_post: datetime
+    spread_rate: float
+    narratives: tuple[int, ...]
+    post_refs: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value, "sources": list(self.sources), "posts": self.posts,
+            "trusted_posts": self.trusted_posts, "first_post": _iso(self.first_post),
+            "latest_post": _iso(self.latest_post), "spread_rate": round(self.spread_rate, 4),
+            "narratives": list(self.narratives),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ConflictSide:
+        return cls(
+            value=str(data["value"]), sources=tuple(data["sources"]), posts=int(data["posts"]),
+            trusted_posts=int(data["trusted_posts"]), first_post=_time(data["first_post"]),
+            latest_post=_time(data["latest_post"]), spread_rate=float(data["spread_rate"]),
+            narratives=tuple(int(n) for n in data["narratives"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """Trusted sources disagreeing on one question of an incident: ``question`` is its id
+    ("aboard", "attackers", "identity"), ``asks`` how an analyst reads it ("how many
+    people were on board"); ``sides`` the disagreeing answers, most posts first."""
+
+    question: str
+    asks: str
+    sides: tuple[ConflictSide, ...]
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(side.value for side in self.sides)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question, "asks": self.asks,
+            "sides": [side.as_dict() for side in self.sides],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Conflict:
+        return cls(
+            question=str(data["question"]), asks=str(data["asks"]),
+            sides=tuple(ConflictSide.from_dict(s) for s in data["sides"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Alert:
     """One alert event on a narrative, as delivered. Rates are posts per minute over the
     last ``window_minutes`` of event time (UTC) before ``at``; ``verified_rate`` is the
     incident's official and verified posts per minute in the same window (before any floor);
     ``ratio`` is ``spread_rate`` over the floored verified rate. ``follows`` is the id of the
     alert this event follows up (the raised one), ``reason`` says why in words.
+
+    An alert of a conflict rule (trusted sources disagreeing) carries ``conflict``: its
+    question and sides. Its narrative is the leading side's; ``spread_rate`` is the
+    sides' posts per minute together, ``ratio`` the number of sides, ``verified_rate`` 0.
 
     This is the one shape ``alerts`` imports from ``tracker``: :meth:`as_dict` is the JSON
     body webhooks receive and ``claimwatch replay --json`` prints."""
@@ -276,6 +351,7 @@ class Alert:
     samples: tuple[str, ...] = ()
     reason: str = ""
     follows: str | None = None
+    conflict: Conflict | None = None  # set on alerts of conflict rules
 
     def as_dict(self) -> dict[str, Any]:
         """The alert as JSON-ready data (times ISO 8601 UTC, rates rounded to 4 places)."""
@@ -310,6 +386,7 @@ class Alert:
             "samples": list(self.samples),
             "reason": self.reason,
             "follows": self.follows,
+            "conflict": None if self.conflict is None else self.conflict.as_dict(),
         }
 
     @classmethod
@@ -334,4 +411,5 @@ class Alert:
             ),
             samples=tuple(data.get("samples", ())), reason=data.get("reason", ""),
             follows=data.get("follows"),
+            conflict=Conflict.from_dict(data["conflict"]) if data.get("conflict") else None,
         )

@@ -341,12 +341,15 @@ class NarrativeEngine:
                 for claim in with_vectors:
                     verified = is_verified_reporting(post.tier, claim, relays)
                     self._cluster(incident_id, post, claim, verified, relays, report)
-                    found = automatic_finding(claim) if verified else None
+                    found = (
+                        automatic_finding(claim, post.tier is Tier.OFFICIAL) if verified
+                        else None
+                    )
                     if found is not None:
                         self.store.add_finding(
                             incident_id, claim.text, claim.text_hash, claim.kind, found[0],
                             found[1], post.created_at, automatic=True, post_rowid=post.rowid,
-                            authority=claim.authority,
+                            authority=claim.authority, values=claim.values,
                         )
                         report.findings += 1
             if post.reply_to is not None:
@@ -478,12 +481,12 @@ class NarrativeEngine:
         findings = self.store.findings(incident_id)
         vectors = self.store.embeddings(self.model, [h for _, h in findings])
         with_vectors = [(f, vectors.get(h)) for f, h in findings]
-        for nid, kind, actors, negated, first_seen, label, current, unsure in (
+        for nid, kind, actors, negated, first_seen, label, current, unsure, values in (
             self.store.narrative_views(incident_id, only)
         ):
             view = NarrativeView(
                 kind, frozenset(actors), negated, first_seen, self.clusterer.centroid(nid), label,
-                unsure,
+                unsure, values,
             )
             status = status_of(view, with_vectors, self.settings.join_similarity)
             if status is not current:

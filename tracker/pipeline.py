@@ -122,6 +122,7 @@ def _new_claim(claim: ExtractedClaim) -> NewClaim:
     return NewClaim(
         claim.text, text_hash(claim.text), claim.kind, claim.actors, claim.candidate_actors,
         claim.hedge, claim.negated, claim.official_voice, claim.authority,
+        tuple(v.as_dict() for v in claim.values),
     )
 
 

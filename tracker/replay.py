@@ -58,7 +58,8 @@ class ReplayReport:
     database: str | None = None
 
     # alert id -> (source, id) of the posts its narrative held when it was raised or
-    # escalated (kept when asked, for scoring against labels)
+    # escalated (a conflict alert: the posts of its sides in the window), kept when asked,
+    # for scoring against labels
     members: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     @property
@@ -176,6 +177,12 @@ async def replay(
             def record(alerts: list[Alert]) -> None:  # alerts no batch of posts raised
                 for alert in alerts:
                     report.alerts.append(alert)
+                    if keep_members and alert.conflict is not None and (
+                        alert.event is not AlertEvent.RESOLVED
+                    ):
+                        report.members[alert.alert_id] = [
+                            ref for side in alert.conflict.sides for ref in side.post_refs
+                        ]
                     if on_alert is not None:
                         on_alert(alert)
 
@@ -185,9 +192,14 @@ async def replay(
                 for alert in result.alerts:
                     report.alerts.append(alert)
                     if keep_members and alert.event is not AlertEvent.RESOLVED:
-                        report.members[alert.alert_id] = await pipeline.run_db(
-                            runtime.store.narrative_members, alert.narrative_id, alert.at
-                        )
+                        if alert.conflict is not None:  # the posts of its sides
+                            report.members[alert.alert_id] = [
+                                ref for side in alert.conflict.sides for ref in side.post_refs
+                            ]
+                        else:
+                            report.members[alert.alert_id] = await pipeline.run_db(
+                                runtime.store.narrative_members, alert.narrative_id, alert.at
+                            )
                     if on_alert is not None:
                         on_alert(alert)
                 clock = batch[-1].created_at

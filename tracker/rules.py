@@ -18,6 +18,13 @@ narrative (:func:`decide`):
   or contradicted it: the reason says which and quotes the finding), or when the rule has
   not held for ``resolve_after`` minutes.
 
+A conflict rule (``detect = "conflict"``) follows the same lifecycle on one *question* of
+an incident instead of one narrative: it holds while trusted sources give answers that
+disagree (:func:`tracker.conflicts.find_conflicts`), it is watched until a finding answers
+the question (:func:`tracker.conflicts.settling_finding`), and its alerts carry the
+conflict's sides. It is evaluated at the whole minute after a post joined one of the
+incident's narratives, and every minute while its alert is open.
+
 :class:`AlertMonitor` applies the rules in event time: at each post that joins a
 narrative, and at each whole minute of event time while alerts are open (so alerts on
 narratives that went quiet resolve without new posts). It writes each event, its rule
@@ -27,6 +34,7 @@ order it gives the same events, however they were batched.
 
 from __future__ import annotations
 
+import math
 import uuid
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
@@ -34,10 +42,26 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from tracker.config import RuleSettings
-from tracker.models import Alert, AlertEvent, ClaimKind, Finding, Provenance, Status
+from tracker.conflicts import (
+    IDENTITY,
+    conflict_kind,
+    conflict_label,
+    conflict_reason,
+    find_conflicts,
+    settling_finding,
+)
+from tracker.models import (
+    Alert,
+    AlertEvent,
+    ClaimKind,
+    Conflict,
+    Finding,
+    Provenance,
+    Status,
+)
 from tracker.narratives import MergedAlert
 from tracker.rates import Rate, Sample, narrative_rate, per_minute, window_bounds
-from tracker.store import RuleState, Store, WindowPost
+from tracker.store import ConflictRow, RuleState, Store, WindowPost
 
 __all__ = ["QUESTIONS", "AlertMonitor", "Measure", "Rule", "decide", "measure", "spread_reason"]
 
@@ -72,6 +96,7 @@ class Rule:
     channels: tuple[str, ...]
     verified_scope: str = "question"
     stance_weight: float = 0.0
+    detect: str = "spread"  # or "conflict": trusted sources disagreeing on one question
 
     @classmethod
     def from_settings(cls, s: RuleSettings) -> Rule:
@@ -87,7 +112,7 @@ class Rule:
             escalate_factor=s.escalate_factor,
             resolve_after=timedelta(minutes=s.resolve_after_minutes),
             channels=s.channels, verified_scope=s.verified_scope,
-            stance_weight=s.stance_weight,
+            stance_weight=s.stance_weight, detect=s.detect,
         )
 
     def watches(self, kind: ClaimKind, status: Status) -> bool:
@@ -207,7 +232,11 @@ class AlertMonitor:
         hold: bool = False, new_id: Callable[[], str] = _new_id,
     ) -> None:
         self.store = store
-        self.rules = tuple(rules)
+        self.rules = tuple(r for r in rules if r.detect != "conflict")
+        self.conflict_rules = tuple(r for r in rules if r.detect == "conflict")
+        # whole minutes of event time -> incidents whose conflicts to evaluate then (the
+        # minute after a post joined one of their narratives)
+        self._due: dict[datetime, set[str]] = {}
         self.channels = tuple(channels)
         self.hold = hold
         self.new_id = new_id
@@ -230,6 +259,13 @@ class AlertMonitor:
         out: list[Alert] = []
         with self.store.transaction():
             tick = _next_minute(start)
+            if self.conflict_rules and points:
+                heads = self.store.narrative_heads(sorted({nid for nid, _ in points}))
+                for nid, at in points:
+                    head = heads.get(nid)
+                    due = _next_minute(at)
+                    if head is not None and due >= tick:
+                        self._due.setdefault(due, set()).add(head[0])
             for nid, at in points:
                 while tick <= at:
                     out.extend(self._tick(tick))
@@ -279,11 +315,18 @@ class AlertMonitor:
     def _ticks(self, tick: datetime, until: datetime) -> list[Alert]:
         out: list[Alert] = []
         while tick <= until:
-            if not self.store.open_rule_states():
-                break
+            if not self.store.open_rule_states() and not self._open_conflicts():
+                # nothing open: skip to the next minute a conflict evaluation is due
+                due = min((t for t in self._due if t >= tick), default=None)
+                if due is None or due > until:
+                    break
+                tick = due
             out.extend(self._tick(tick))
             tick += _MINUTE
         return out
+
+    def _open_conflicts(self) -> list[str]:
+        return self.store.open_conflict_incidents() if self.conflict_rules else []
 
     def _tick(self, at: datetime) -> list[Alert]:
         by_narrative: dict[int, list[Rule]] = {}
@@ -294,7 +337,138 @@ class AlertMonitor:
         out: list[Alert] = []
         for nid, rules in by_narrative.items():
             out.extend(self._at(nid, at, rules))
+        if self.conflict_rules:
+            incidents = self._due.pop(at, set()) | set(self._open_conflicts())
+            for incident_id in sorted(incidents):
+                out.extend(self._conflicts(incident_id, at))
         return out
+
+    # -- conflict rules -----------------------------------------------------------------
+
+    def _conflicts(self, incident_id: str, at: datetime) -> list[Alert]:
+        """Apply the conflict rules to one incident at ``at``: its value posts are read
+        once for all of them, over the longest window."""
+        longest = max(r.window_minutes for r in self.conflict_rules)
+        start, end = window_bounds(at, longest)
+        posts = self.store.value_posts(incident_id, start, end)
+        rows = {(r.rule, r.question): r for r in self.store.conflict_rows(incident_id)}
+        findings = self._findings_of(incident_id)
+        out: list[Alert] = []
+        for rule in self.conflict_rules:
+            since, _ = window_bounds(at, rule.window_minutes)
+            found = find_conflicts(
+                [p for p in posts if p.at > since], rule.window_minutes,
+                min_posts=rule.min_posts, min_authors=rule.min_authors,
+                min_sides=math.ceil(rule.ratio - _EPSILON),
+            )
+            tracked = {q for (name, q), row in rows.items()
+                       if name == rule.name and row.state.open_alert is not None}
+            for question in sorted(set(found) | tracked):
+                row = rows.get((rule.name, question))
+                out.extend(self._conflict(
+                    rule, incident_id, question, at, found.get(question), row, findings
+                ))
+        return out
+
+    def _conflict(
+        self, rule: Rule, incident_id: str, question: str, at: datetime,
+        conflict: Conflict | None, row: ConflictRow | None, findings: Sequence[Finding],
+    ) -> list[Alert]:
+        state = row.state if row is not None else None
+        settled = settling_finding(question, findings, at)
+        sides = conflict.sides if conflict is not None else ()
+        rate = Rate(
+            at, rule.window_minutes, sum(s.posts for s in sides),
+            len({a for s in sides for a in s.sources}), 0, 0,
+        )
+        m = Measure(rate, 0.0, float(len(sides)), conflict is not None)
+        new_state, event = decide(rule, state, m, settled is None, at, self.new_id)
+        if new_state is not None and (new_state != state or conflict is not None):
+            self.store.save_conflict_state(
+                rule.name, incident_id, question, new_state,
+                None if conflict is None else conflict.as_dict(),
+            )
+        if event is None:
+            return []
+        shown = conflict
+        if shown is None and row is not None and row.conflict is not None:
+            shown = Conflict.from_dict(row.conflict)
+        if shown is None:
+            return []
+        previous = state.open_alert if state is not None else None
+        if event is AlertEvent.RESOLVED:
+            reason = self._conflict_resolution(rule, shown, settled, m)
+        else:
+            reason = conflict_reason(shown, rule.window_minutes)
+        alert = self._conflict_alert(
+            rule, incident_id, shown, at, m, event, new_state, previous, reason
+        )
+        if alert is not None:
+            self.store.outbox.enqueue(alert, rule.channels or self.channels, hold=self.hold)
+            return [alert]
+        return []
+
+    def _conflict_resolution(
+        self, rule: Rule, conflict: Conflict, settled: Finding | None, m: Measure
+    ) -> str:
+        if settled is not None:
+            who = f" ({settled.authority})" if settled.authority else ""
+            return f"settled by a finding{who}: {settled.text!r}"
+        return (
+            f"cooled: trusted sources no longer disagree on {conflict.asks} (a side silent "
+            f"for {rule.window_minutes:g} minutes plus "
+            f"{rule.resolve_after.total_seconds() / 60:g}; {m.rate.posts} posts on it in "
+            "the window)"
+        )
+
+    def _conflict_alert(
+        self, rule: Rule, incident_id: str, conflict: Conflict, at: datetime, m: Measure,
+        event: AlertEvent, state: RuleState | None, previous: str | None, reason: str,
+    ) -> Alert | None:
+        """The alert event of a conflict, shown on the leading side's narrative."""
+        nid: int | None = None
+        for side in conflict.sides:
+            for candidate in side.narratives:
+                nid = self.store.resolve_narrative(candidate)
+                if nid is not None:
+                    break
+            if nid is not None:
+                break
+        if nid is None:
+            return None
+        found = self.store.narrative_summaries(ids=[nid])
+        if not found:
+            return None
+        narrative = found[0]
+        incident = self.store.incident(incident_id)
+        first = self.store.first_post(nid)
+        started = incident.started_at if incident else narrative.first_seen
+        raised_id = state.open_alert if state is not None else None
+        actors: tuple[str, ...] = ()
+        if conflict.question == IDENTITY:
+            actors = tuple(sorted({a for s in conflict.sides for a in s.value.split(", ")}))
+        return Alert(
+            alert_id=raised_id if event is AlertEvent.RAISED and raised_id else self.new_id(),
+            event=event, rule=rule.name, incident_id=incident_id,
+            incident_title=incident.title if incident else incident_id,
+            narrative_id=nid, label=conflict_label(conflict),
+            kind=conflict_kind(conflict.question), actors=actors, status=narrative.status,
+            severity=state.severity if (state and event is AlertEvent.RESOLVED)
+            else rule.severity(m.ratio),
+            at=at, spread_rate=m.rate.per_minute, verified_rate=0.0, ratio=m.ratio,
+            posts=m.rate.posts, authors=m.rate.authors, reach=0,
+            window_minutes=rule.window_minutes,
+            first_seen=min(s.first_post for s in conflict.sides),
+            minutes_since_incident=(at - started).total_seconds() / 60,
+            first_post=None if first is None else Provenance(
+                post_id=first["post_id"], source=first["source"], author=first["author"],
+                tier=first["tier"], url=first["url"], text=first["text"],
+                created_at=first["created_at"],
+            ),
+            samples=tuple(self.store.sample_claims(nid)), reason=reason,
+            follows=None if event is AlertEvent.RAISED else previous,
+            conflict=conflict,
+        )
 
     def _at(self, nid: int, at: datetime, rules: Sequence[Rule] | None = None) -> list[Alert]:
         """Apply the rules (all, or those given) to one narrative at ``at``: its head, its

@@ -243,8 +243,10 @@ class Runtime:
         """Record what an authority established and update the incident's narratives.
 
         ``kind`` and ``actors`` default to what the text itself says (an attribution naming
-        TTP, say); actor names are mapped to their canonical names. ``at`` defaults to
-        the latest post time of the incident (event time), else now."""
+        TTP, say), and the values it gives are read from it ("a single gunman": it settles
+        conflicting reports on how many attackers there were); actor names are mapped to
+        their canonical names. ``at`` defaults to the latest post time of the incident
+        (event time), else now."""
         self.incident(incident_id)
         text = normalize_text(text)
         reading = self.analyzer.analyze(text)
@@ -256,7 +258,8 @@ class Runtime:
         when = at or self.store.latest_post_time(incident_id) or datetime.now(UTC)
         self.vectors_for([text])  # status rules compare the finding's text by meaning
         finding_id = self.store.add_finding(
-            incident_id, text, text_hash(text), kind, named, status, when
+            incident_id, text, text_hash(text), kind, named, status, when,
+            values=[v.as_dict() for v in reading.values],
         )
         with self.store.transaction():
             self.engine().refresh_statuses(incident_id)

@@ -129,6 +129,8 @@ class ThreadOutcome:
     minutes_to_alert: float | None
     has_denial: bool
     lead_before_denial: float | None
+    by_speculation: bool = False  # covered by an alert of a spread rule
+    by_conflict: bool = False  # covered by an alert of a conflict rule
 
     @property
     def covered(self) -> bool:
@@ -219,6 +221,12 @@ class EventScore:
     def covered(self, labels: Sequence[str]) -> int:
         return sum(o.covered for o in self._of(labels))
 
+    def covered_by_speculation(self, labels: Sequence[str]) -> int:
+        return sum(o.by_speculation for o in self._of(labels))
+
+    def covered_by_conflict(self, labels: Sequence[str]) -> int:
+        return sum(o.by_conflict for o in self._of(labels))
+
     def share(self, labels: Sequence[str]) -> float:
         return _share(self.covered(labels), len(self._of(labels)))
 
@@ -291,6 +299,12 @@ class EventScore:
             "rumours_share": round(self.share(RUMOURS), 4),
             "false_unverified_covered": self.covered(WANTED),
             "false_unverified_share": round(self.share(WANTED), 4),
+            "rumours_covered_by_speculation": self.covered_by_speculation(RUMOURS),
+            "rumours_covered_by_conflict": self.covered_by_conflict(RUMOURS),
+            "false_unverified_covered_by_speculation": self.covered_by_speculation(WANTED),
+            "false_unverified_covered_by_conflict": self.covered_by_conflict(WANTED),
+            "non_rumour_covered_by_speculation": self.covered_by_speculation(("non-rumour",)),
+            "non_rumour_covered_by_conflict": self.covered_by_conflict(("non-rumour",)),
             "non_rumour_covered": self.covered(("non-rumour",)),
             "non_rumour_covered_share": round(self.share(("non-rumour",)), 4),
             "median_lead_before_denial_minutes": self.median_lead_before_denial,
@@ -305,13 +319,17 @@ class EventScore:
 
 
 def _first_alerts(
-    report: ReplayReport, threads: Sequence[ThreadLabel], rule: str | None
+    report: ReplayReport, threads: Sequence[ThreadLabel], rule: str | None,
+    conflicts: bool | None = None,
 ) -> dict[str, datetime]:
-    """Thread id -> when an alert (of ``rule``, or any) first covered it."""
+    """Thread id -> when an alert (of ``rule``, or any; only conflict alerts, or none of
+    them, when ``conflicts`` says so) first covered it."""
     owner = {pid: t.thread_id for t in threads for pid in t.posts}
     first: dict[str, datetime] = {}
     for alert in report.alerts:
         if rule is not None and alert.rule != rule:
+            continue
+        if conflicts is not None and (alert.conflict is not None) != conflicts:
             continue
         for _, pid in report.members.get(alert.alert_id, ()):
             thread = owner.get(pid)
@@ -337,6 +355,8 @@ def score_event(
     only threads of at least ``min_posts`` posts are counted, and only alerts of ``rule``
     when given (one replay can carry many rule variants)."""
     first = _first_alerts(report, threads, rule)
+    spread = _first_alerts(report, threads, rule, conflicts=False)
+    conflict = _first_alerts(report, threads, rule, conflicts=True)
     outcomes: list[ThreadOutcome] = []
     for t in threads:
         if len(t.posts) < min_posts:
@@ -349,6 +369,7 @@ def score_event(
             t.thread_id, t.label, len(t.posts),
             None if alert_at is None else _minutes(alert_at - t.started_at),
             t.first_denial is not None, lead,
+            t.thread_id in spread, t.thread_id in conflict,
         ))
     rumour_posts = {pid for t in threads if t.label in RUMOURS for pid in t.posts}
     mine = [a for a in report.alerts if rule is None or a.rule == rule]

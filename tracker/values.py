@@ -115,6 +115,11 @@ class Value:
         return self.low <= other.high and other.low <= self.high
 
     @property
+    def exact(self) -> bool:
+        """A single answer (a state, or one number), not a range."""
+        return self.state is not None or (self.low is not None and self.low == self.high)
+
+    @property
     def label(self) -> str:
         """What an analyst reads: "148", "at least 10", "142-150", "up to 150", "at
         large". [2, inf] reads "more than 1", the way reports put "several"."""

@@ -56,6 +56,7 @@ def narrative_json(n: Narrative) -> dict[str, Any]:
         "claim_count": n.claims, "first_seen": iso(n.first_seen), "last_seen": iso(n.last_seen),
         "first_post_id": n.first_post_id, "tiers": dict(n.tiers), "recent": n.recent,
         "replies": n.replies, "reposts": n.reposts, "stances": dict(n.stances),
+        "conflicts": [{"question": q, "values": list(v)} for q, v in n.conflicts],
     }
 
 

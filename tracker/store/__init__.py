@@ -18,7 +18,7 @@ from pathlib import Path
 
 from alerts.outbox import Outbox
 from tracker.errors import StoreError
-from tracker.store.alerts import AlertTables, RuleState, WindowPost
+from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost, WindowPost
 from tracker.store.cursors import CursorTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.posts import (
@@ -36,6 +36,7 @@ __all__ = [
     "MIGRATIONS",
     "ClaimInfo",
     "ClaimRow",
+    "ConflictRow",
     "NarrativeState",
     "NewClaim",
     "NewPost",
@@ -43,6 +44,7 @@ __all__ = [
     "RuleState",
     "Store",
     "StoredClaim",
+    "ValuePost",
     "WindowPost",
 ]
 

@@ -1,17 +1,19 @@
 """What alert rules read and keep: narrative posts in a window, verified posts of an
-incident, and the state of each rule on each narrative."""
+incident, the state of each rule on each narrative; for conflict rules, the claims giving
+values in a window and the state of each rule on each question of an incident."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tracker.models import AlertEvent, ClaimKind, Stance, Status
+from tracker.models import AlertEvent, ClaimKind, Stance, Status, Tier
 from tracker.store.base import Tables, chunks, dt, ts
 
-__all__ = ["AlertTables", "RuleState", "WindowPost"]
+__all__ = ["AlertTables", "ConflictRow", "RuleState", "ValuePost", "WindowPost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,34 @@ class RuleState:
     last_rate: float
     severity: str
     below_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValuePost:
+    """A claim in an incident's live narratives that gives values to questions (or, an
+    attribution, names who did it), with its post: what conflict rules compare."""
+
+    claim_id: int
+    narrative_id: int
+    source: str
+    ext_id: str
+    author: str | None
+    tier: Tier
+    at: datetime
+    values: tuple[dict[str, Any], ...]  # tracker.values.Value data
+    actors: tuple[str, ...]  # an unnegated attribution's actors and candidates, else ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictRow:
+    """One conflict rule's state on one question of an incident, with the conflict as
+    last seen (``Conflict.as_dict`` data, None before any)."""
+
+    rule: str
+    incident_id: str
+    question: str
+    state: RuleState
+    conflict: dict[str, Any] | None
 
 
 class AlertTables(Tables):
@@ -155,6 +185,75 @@ class AlertTables(Tables):
             if len(texts) == limit:
                 break
         return texts
+
+    # -- conflict rules -------------------------------------------------------------------
+
+    def value_posts(self, incident_id: str, start: datetime, end: datetime) -> list[ValuePost]:
+        """Claims of the incident's live narratives posted with ``start < time <= end``
+        that give values, or are unnegated attributions naming actors; in time order."""
+        rows = self._all(
+            "SELECT c.id, nc.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
+            "c.vals, c.kind, c.negated, c.actors, c.candidates FROM posts p "
+            "JOIN claims c ON c.post_id = p.id "
+            "JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+            "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
+            "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
+            "(c.kind = 'attribution' AND c.negated = 0 AND "
+            "(c.actors != '[]' OR c.candidates != '[]'))) ORDER BY p.created_at, c.id",
+            (incident_id, ts(start), ts(end)),
+        )
+        out: list[ValuePost] = []
+        for r in rows:
+            named: tuple[str, ...] = ()
+            if r[8] == ClaimKind.ATTRIBUTION.value and not r[9]:
+                named = tuple(sorted({*json.loads(r[10]), *json.loads(r[11])}))
+            out.append(ValuePost(
+                r[0], r[1], r[2], r[3], r[4], Tier(r[5] or "unverified"), dt(r[6]),
+                tuple(json.loads(r[7])) if r[7] else (), named,
+            ))
+        return out
+
+    def conflict_rows(self, incident_id: str | None = None) -> list[ConflictRow]:
+        """Conflict rule states (of one incident, or all), by rule, incident, question."""
+        sql = (
+            "SELECT rule, incident_id, question, open_alert, last_event, last_at, last_rate, "
+            "severity, below_since, conflict FROM conflict_states"
+        )
+        params: tuple[Any, ...] = ()
+        if incident_id is not None:
+            sql += " WHERE incident_id = ?"
+            params = (incident_id,)
+        rows = self._all(sql + " ORDER BY rule, incident_id, question", params)
+        return [
+            ConflictRow(r[0], r[1], r[2], _state(r[3:9]), json.loads(r[9]) if r[9] else None)
+            for r in rows
+        ]
+
+    def open_conflict_incidents(self) -> list[str]:
+        """Incidents with an open conflict alert."""
+        rows = self._all(
+            "SELECT DISTINCT incident_id FROM conflict_states WHERE open_alert IS NOT NULL "
+            "ORDER BY incident_id"
+        )
+        return [r[0] for r in rows]
+
+    def save_conflict_state(
+        self, rule: str, incident_id: str, question: str, state: RuleState,
+        conflict: dict[str, Any] | None,
+    ) -> None:
+        self._run(
+            "INSERT INTO conflict_states (rule, incident_id, question, open_alert, last_event, "
+            "last_at, last_rate, severity, below_since, conflict) VALUES (?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT (rule, incident_id, question) DO UPDATE SET "
+            "open_alert = excluded.open_alert, last_event = excluded.last_event, "
+            "last_at = excluded.last_at, last_rate = excluded.last_rate, "
+            "severity = excluded.severity, below_since = excluded.below_since, "
+            "conflict = coalesce(excluded.conflict, conflict_states.conflict)",
+            (rule, incident_id, question, state.open_alert, state.last_event.value,
+             ts(state.last_at), state.last_rate, state.severity,
+             ts(state.below_since) if state.below_since else None,
+             json.dumps(conflict) if conflict is not None else None),
+        )
 
 
 def _state(row: Sequence[Any]) -> RuleState:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -371,18 +371,50 @@ class NarrativeTables(Tables):
                     where=where + f" AND n.id IN ({','.join('?' * len(part))})"
                 )
                 out.extend(_narrative(r) for r in self._all(sql, [*params, *part]))
-            return out
-        return [_narrative(r) for r in self._all(_NARRATIVE_STATS.format(where=where), params)]
+            return self._with_conflicts(out)
+        return self._with_conflicts(
+            [_narrative(r) for r in self._all(_NARRATIVE_STATS.format(where=where), params)]
+        )
+
+    def _with_conflicts(self, narratives: list[Narrative]) -> list[Narrative]:
+        """The narratives with the open conflicts (conflict rules' alerts) they take a
+        side in: (question as an analyst reads it, the values of the sides)."""
+        if not narratives:
+            return narratives
+        rows = self._all(
+            "SELECT conflict FROM conflict_states WHERE open_alert IS NOT NULL "
+            "AND conflict IS NOT NULL ORDER BY incident_id, question, rule"
+        )
+        part_of: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+        for (raw,) in rows:
+            data = json.loads(raw)
+            values = tuple(str(side["value"]) for side in data["sides"])
+            entry = (str(data["asks"]), values)
+            for side in data["sides"]:
+                for nid in side["narratives"]:
+                    mine = part_of.setdefault(int(nid), [])
+                    if entry not in mine:
+                        mine.append(entry)
+        if not part_of:
+            return narratives
+        return [
+            replace(n, conflicts=tuple(part_of[n.id])) if n.id in part_of else n
+            for n in narratives
+        ]
 
     def narrative_views(
         self, incident_id: str, ids: set[int] | None = None
-    ) -> list[tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status, float]]:
+    ) -> list[
+        tuple[int, ClaimKind, tuple[str, ...], bool, datetime, str, Status, float,
+              tuple[dict[str, Any], ...]]
+    ]:
         """(id, kind, actors with candidates, negated, first seen, label, status, share of
-        unsure claims: hedged, or by an untrusted account) of the incident's live
-        narratives, or of those among ``ids``: what status needs, without counting posts."""
+        unsure claims: hedged, or by an untrusted account, the values its label claim
+        gives) of the incident's live narratives, or of those among ``ids``: what status
+        needs, without counting posts."""
         sql = (
             "SELECT n.id, n.kind, n.actors, n.candidates, n.negated, n.first_seen, "
-            "coalesce(c.text, ''), n.status, n.unsure * 1.0 / max(n.claims, 1) "
+            "coalesce(c.text, ''), n.status, n.unsure * 1.0 / max(n.claims, 1), c.vals "
             "FROM narratives n "
             "LEFT JOIN claims c ON c.id = n.label_claim_id "
             "WHERE n.merged_into IS NULL AND n.incident_id = ?"
@@ -396,7 +428,8 @@ class NarrativeTables(Tables):
                                   (incident_id, *part))
         return [
             (r[0], ClaimKind(r[1]), tuple(sorted({*json.loads(r[2]), *json.loads(r[3])})),
-             bool(r[4]), dt(r[5]), r[6], Status(r[7]), float(r[8]))
+             bool(r[4]), dt(r[5]), r[6], Status(r[7]), float(r[8]),
+             tuple(json.loads(r[9])) if r[9] else ())
             for r in rows
         ]
 
@@ -474,6 +507,7 @@ class NarrativeTables(Tables):
         self, incident_id: str, text: str, text_hash: str, kind: ClaimKind,
         actors: tuple[str, ...], status: FindingStatus, at: datetime, *,
         automatic: bool = False, post_rowid: int | None = None, authority: str | None = None,
+        values: Sequence[dict[str, Any]] = (),
     ) -> int:
         with self.transaction():
             if post_rowid is not None:
@@ -486,10 +520,12 @@ class NarrativeTables(Tables):
                     return int(dup[0])
             cur = self._run(
                 "INSERT INTO findings (incident_id, text, kind, actors, status, at, automatic, "
-                "post_id, text_hash, created_at, authority) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "post_id, text_hash, created_at, authority, vals) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     incident_id, text, kind.value, json.dumps(list(actors)), status.value,
                     ts(at), int(automatic), post_rowid, text_hash, time.time(), authority,
+                    json.dumps(list(values)) if values else None,
                 ),
             )
         assert cur.lastrowid is not None
@@ -499,7 +535,7 @@ class NarrativeTables(Tables):
         """The incident's findings in time order, each with its text hash."""
         rows = self._all(
             "SELECT f.id, f.incident_id, f.text, f.kind, f.actors, f.status, f.at, f.automatic, "
-            "p.ext_id, f.text_hash, f.authority, p.author FROM findings f "
+            "p.ext_id, f.text_hash, f.authority, p.author, f.vals FROM findings f "
             "LEFT JOIN posts p ON p.id = f.post_id "
             "WHERE f.incident_id = ? ORDER BY f.at, f.id",
             (incident_id,),
@@ -509,6 +545,7 @@ class NarrativeTables(Tables):
                 Finding(
                     r[0], r[1], r[2], ClaimKind(r[3]), tuple(json.loads(r[4])),
                     FindingStatus(r[5]), dt(r[6]), bool(r[7]), r[8], r[10], r[11],
+                    tuple(json.loads(r[12])) if r[12] else (),
                 ),
                 r[9],
             )

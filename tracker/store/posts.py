@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class NewClaim:
     negated: bool = False
     official_voice: bool = False
     authority: str | None = None
+    values: tuple[dict[str, Any], ...] = ()  # tracker.values.Value data
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class ClaimInfo:
     official_voice: bool
     vector: np.ndarray | None
     authority: str | None = None
+    values: tuple[dict[str, Any], ...] = ()  # tracker.values.Value data
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,13 +167,14 @@ class PostTables(Tables):
                 for position, claim in enumerate(item.claims):
                     c = self._db.execute(
                         "INSERT INTO claims (post_id, position, text, text_hash, kind, "
-                        "actors, candidates, hedge, negated, official_voice, authority) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        "actors, candidates, hedge, negated, official_voice, authority, vals) "
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
                             post_rowid, position, claim.text, claim.text_hash,
                             claim.kind.value, json.dumps(claim.actors),
                             json.dumps(claim.candidates), claim.hedge, int(claim.negated),
                             int(claim.official_voice), claim.authority,
+                            json.dumps(list(claim.values)) if claim.values else None,
                         ),
                     )
                     assert c.lastrowid is not None
@@ -238,7 +242,8 @@ class PostTables(Tables):
                 )
             for row in self._all(
                 "SELECT c.post_id, c.id, c.text, c.text_hash, c.kind, c.actors, c.candidates, "
-                "c.hedge, c.negated, c.official_voice, e.vector, c.authority FROM claims c "
+                "c.hedge, c.negated, c.official_voice, e.vector, c.authority, c.vals "
+                "FROM claims c "
                 "LEFT JOIN embeddings e ON e.model = ? AND e.text_hash = c.text_hash "
                 f"WHERE c.post_id IN ({m}) ORDER BY c.post_id, c.position",
                 (model, *part),
@@ -249,7 +254,7 @@ class PostTables(Tables):
                         tuple(json.loads(row[5])), tuple(json.loads(row[6])), row[7],
                         bool(row[8]), bool(row[9]),
                         np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
-                        row[11],
+                        row[11], tuple(json.loads(row[12])) if row[12] else (),
                     )
                 )
         return sorted(posts.values(), key=lambda p: (p.created_at, p.rowid))

@@ -164,4 +164,24 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX narrative_posts_confirmed ON narrative_posts (narrative_id, at)
         WHERE confirmed = 1;
     """,
+    # 6: conflicting reports: the values a claim or a finding gives to questions with
+    # comparable answers (JSON lists of tracker.values.Value data, NULL when none), and
+    # the state of each conflict rule on each question of an incident, with its sides
+    """
+    ALTER TABLE claims ADD COLUMN vals TEXT;
+    ALTER TABLE findings ADD COLUMN vals TEXT;
+    CREATE TABLE conflict_states (
+        rule          TEXT NOT NULL,
+        incident_id   TEXT NOT NULL REFERENCES incidents (id) ON DELETE CASCADE,
+        question      TEXT NOT NULL,
+        open_alert    TEXT,
+        last_event    TEXT NOT NULL,
+        last_at       REAL NOT NULL,
+        last_rate     REAL NOT NULL,
+        severity      TEXT NOT NULL,
+        below_since   REAL,
+        conflict      TEXT,
+        PRIMARY KEY (rule, incident_id, question)
+    ) WITHOUT ROWID;
+    """,
 )
