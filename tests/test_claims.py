@@ -272,6 +272,8 @@ def test_bad_actor_config_names_the_item() -> None:
         ("Gunman identified as Man Haron Monis", (), ("Man Haron Monis",)),
         ("the co-pilot was a convert to Islam", (), ("Islam",)),
         ("The co-pilot was a Muslim convert", (), ("Islam",)),
+        ("If the #Germanwings copilot #Lubitz was Muslim, it would be terrorism", (), ("Islam",)),
+        ("The co-pilot Andreas Lubitz was a Muslim convert", (), ("Islam",)),
         ("the shooter was a jihadist", (), ("Jihadist",)),
         ("Charlie Hebdo attackers linked to ISIS", ("ISKP",), ()),
         ("The gunman was a hero of Islamic State", ("ISKP",), ()),

@@ -189,3 +189,29 @@ def test_a_side_needs_trusted_sources_and_ranges_back_the_one_answer_they_allow(
     posts += [_post(6, "Reuters", v, "Plane crash: up to 150 people on board", reader)]
     again = find_conflicts(posts, 60, min_posts=2, min_authors=2, min_sides=2)
     assert {s.value for s in again["passengers"].sides} == {"142", "148"}
+
+
+def test_eval_replay_counts_threads_covered_by_conflict_alerts_apart(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Labelled as PHEME threads (each newsroom post with its relays), the disagreeing
+    reports are covered by the conflict alert, not by a speculation alert."""
+    rows = []
+    for p in scenario(settle=False):
+        pid = p["id"]
+        thread = pid[1:] if pid.startswith("r") else pid
+        label = {"a": "false", "b": "true"}.get(thread[0])
+        rows.append({**p, "event": "mall", "thread_id": thread,
+                     "is_source": pid == thread, "rumour_label": "rumour" if label else
+                     "non-rumour", "veracity": label})
+    path = tmp_path / "mall.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    config = write_config(tmp_path, INCIDENT.split("[tiers]")[0].replace(
+        'id = "mall"', 'id = "mall-event"') + "[tiers]" + INCIDENT.split("[tiers]")[1])
+    assert run_cli(["eval", "replay", str(path), "--config", str(config), "--min-posts", "1",
+                    "--json"]) == 0
+    total = json.loads(capsys.readouterr().out)["total"]
+    assert total["rumours_covered_by_conflict"] >= 4
+    assert total["rumours_covered_by_speculation"] == 0
+    assert total["rumours_covered"] == total["rumours_covered_by_conflict"]
+    assert total["non_rumour_covered"] == 0

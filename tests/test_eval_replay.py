@@ -94,6 +94,8 @@ def test_several_files_give_one_row_per_event_and_a_total(
     assert events[1]["threads"] == {"false": 0, "unverified": 0, "true": 1, "non-rumour": 1}
     for e in events:  # the rumour spread fast from 30 accounts: alerted before its denial
         assert e["rumours_covered"] == 1 and e["rumours_share"] == 1.0
+        # a speculation alert covered it; no trusted sources disagreed on any value
+        assert e["rumours_covered_by_speculation"] == 1 and e["rumours_covered_by_conflict"] == 0
         assert e["non_rumour_covered"] == 0
         assert e["covered_with_denial"] == 1 and e["alerted_before_denial"] == 1
         assert 0 < e["median_lead_before_denial_minutes"] < 30

@@ -217,7 +217,9 @@ class Lexicon:
         r"|loyalty)\s+to\s+{actor}",
         r"(?:hailed|praised|lauded|celebrated|glorified)\s+(?:[\w-]+\s+){0,3}?by\s+{actor}",
         r"(?:inspired|radicali[sz]ed|recruited|trained|directed|sent|dispatched)\s+by\s+{actor}",
-        rf"{_PERPETRATOR}\s+(?:was|is|had\s+been|has\s+been)\s+(?:an?\s+|the\s+)?(?:(?:known|"
+        # ... with the perpetrator's name between: "copilot #Lubitz was Muslim"
+        rf"{_PERPETRATOR}(?:\s+#?(?-i:[A-Z])[\w-]+){{0,2}}\s+(?:was|is|had\s+been|has\s+been)"
+        r"\s+(?:an?\s+|the\s+)?(?:(?:known|"
         r"self-styled|self-proclaimed|radical|radicali[sz]ed|devout|suspected|committed"
         r"|practicing|practising)\s+)?{actor}",
         # Official findings: "preliminary findings show X was behind it".

@@ -338,9 +338,13 @@ class AlertMonitor:
         for nid, rules in by_narrative.items():
             out.extend(self._at(nid, at, rules))
         if self.conflict_rules:
-            incidents = self._due.pop(at, set()) | set(self._open_conflicts())
-            for incident_id in sorted(incidents):
-                out.extend(self._conflicts(incident_id, at))
+            open_ = set(self._open_conflicts())
+            for incident_id in sorted(self._due.pop(at, set()) | open_):
+                # only a post giving a value in the last minute can start a conflict
+                if incident_id in open_ or self.store.has_value_posts(
+                    incident_id, at - _MINUTE, at
+                ):
+                    out.extend(self._conflicts(incident_id, at))
         return out
 
     # -- conflict rules -----------------------------------------------------------------

@@ -213,6 +213,18 @@ class AlertTables(Tables):
             ))
         return out
 
+    def has_value_posts(self, incident_id: str, start: datetime, end: datetime) -> bool:
+        """Whether :meth:`value_posts` would find anything (cheap: the first row only)."""
+        row = self._one(
+            "SELECT 1 FROM posts p JOIN claims c ON c.post_id = p.id "
+            "JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+            "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
+            "(c.kind = 'attribution' AND c.negated = 0 AND "
+            "(c.actors != '[]' OR c.candidates != '[]'))) LIMIT 1",
+            (incident_id, ts(start), ts(end)),
+        )
+        return row is not None
+
     def conflict_rows(self, incident_id: str | None = None) -> list[ConflictRow]:
         """Conflict rule states (of one incident, or all), by rule, incident, question."""
         sql = (
