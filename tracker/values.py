@@ -252,6 +252,8 @@ class ValueReader:
             re.I,
         )
         self._pax_noun = re.compile(pax + r"\Z", re.I)
+        # the composite pattern is costly: tried only where a passenger or crew noun is
+        self._pax_or_crew = re.compile(rf"(?<!\w)(?:{pax}|{crew})(?!\w)", re.I)
         self._gap = re.compile(
             r"\s*(?:" + _alt(lexicon.value_fillers) + rf"(?!\w)\s*){{0,{_MAX_GAP}}}", re.I
         )
@@ -318,7 +320,8 @@ class ValueReader:
     def _quantities(self, text: str) -> tuple[list[_Qty], list[_Qty]]:
         """Plain numbers and passengers-and-crew lists, each in sentence order."""
         composites: list[_Qty] = []
-        for cm in self._composite.finditer(text):
+        lists = self._composite.finditer(text) if self._pax_or_crew.search(text) else ()
+        for cm in lists:
             total = [0.0, 0.0]
             passengers: tuple[float, float] | None = None
             parts = 0
