@@ -237,6 +237,7 @@ class AlertMonitor:
         # whole minutes of event time -> incidents whose conflicts to evaluate then (the
         # minute after a post joined one of their narratives)
         self._due: dict[datetime, set[str]] = {}
+        self._open: set[str] | None = None  # see _open_conflicts
         self.channels = tuple(channels)
         self.hold = hold
         self.new_id = new_id
@@ -275,6 +276,7 @@ class AlertMonitor:
         self.clock = max(latest, self.clock) if self.clock else latest
         self._verified_times.clear()
         self._findings.clear()
+        self._open = None
         return out
 
     def review(self, at: datetime) -> list[Alert]:
@@ -285,6 +287,7 @@ class AlertMonitor:
         finally:
             self._verified_times.clear()
             self._findings.clear()
+            self._open = None
 
     def resolve_merged(self, merged: Sequence[MergedAlert]) -> list[Alert]:
         """Resolve the alerts left open on narratives merged into one that had its own open
@@ -325,8 +328,14 @@ class AlertMonitor:
             tick += _MINUTE
         return out
 
-    def _open_conflicts(self) -> list[str]:
-        return self.store.open_conflict_incidents() if self.conflict_rules else []
+    def _open_conflicts(self) -> set[str]:
+        """Incidents with an open conflict alert: read once per evaluation, then kept up
+        to date as conflict states are saved."""
+        if not self.conflict_rules:
+            return set()
+        if self._open is None:
+            self._open = set(self.store.open_conflict_incidents())
+        return self._open
 
     def _tick(self, at: datetime) -> list[Alert]:
         by_narrative: dict[int, list[Rule]] = {}
@@ -338,7 +347,7 @@ class AlertMonitor:
         for nid, rules in by_narrative.items():
             out.extend(self._at(nid, at, rules))
         if self.conflict_rules:
-            open_ = set(self._open_conflicts())
+            open_ = set(self._open_conflicts())  # a copy: _conflict updates the original
             for incident_id in sorted(self._due.pop(at, set()) | open_):
                 # only a post giving a value in the last minute can start a conflict
                 if incident_id in open_ or self.store.has_value_posts(
@@ -392,6 +401,10 @@ class AlertMonitor:
                 rule.name, incident_id, question, new_state,
                 None if conflict is None else conflict.as_dict(),
             )
+            if new_state.open_alert is not None and self._open is not None:
+                self._open.add(incident_id)
+            else:
+                self._open = None  # re-read: another question may still hold it open
         if event is None:
             return []
         shown = conflict

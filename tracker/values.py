@@ -187,6 +187,9 @@ def _edged(fragments: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + _alt(fragments) + r"(?!\w)", re.I)
 
 
+_DIGIT = re.compile(r"\d")
+
+
 class ValueReader:
     """Reads :class:`Value` s from claim sentences with one lexicon's ``value_*`` lists
     (compiled once, here; a bad list raises :class:`ConfigError` naming the field)."""
@@ -215,6 +218,8 @@ class ValueReader:
             r"(?!\d|[.,:]\d)(?![^\W\d_]*\d)"
         )
         num = rf"(?:{digits}|(?<!\w){_alt(word_patterns)}(?!\w))"
+        # a sentence with no digit and no number word has no quantity to read
+        self._number_word = re.compile(rf"(?<!\w){_alt(word_patterns)}(?!\w)", re.I)
         qual = (
             f"(?:(?P<least>{_alt(lexicon.value_at_least)})|(?P<more>{_alt(lexicon.value_more_than)})"
             f"|(?P<upto>{_alt(lexicon.value_up_to)})|(?P<nearly>{_alt(lexicon.value_nearly)})"
@@ -407,7 +412,10 @@ class ValueReader:
         if not any(t in lowered for t in self._triggers):
             return ()
         text = _STRIP.sub(" ", html.unescape(lowered))
-        plain, composites = self._quantities(text)
+        if _DIGIT.search(text) or self._number_word.search(text):
+            plain, composites = self._quantities(text)
+        else:
+            plain, composites = [], []
         found: dict[str, Value] = {}
         everything = sorted(plain + composites, key=lambda q: q.start)
         for question, cues in (("dead", self._dead), ("injured", self._injured)):

@@ -194,8 +194,8 @@ class AlertTables(Tables):
         rows = self._all(
             "SELECT c.id, nc.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
             "c.vals, c.kind, c.negated, c.actors, c.candidates FROM posts p "
-            "JOIN claims c ON c.post_id = p.id "
-            "JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+            "CROSS JOIN claims c ON c.post_id = p.id "
+            "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
             "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
             "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
             "(c.kind = 'attribution' AND c.negated = 0 AND "
@@ -216,8 +216,10 @@ class AlertTables(Tables):
     def has_value_posts(self, incident_id: str, start: datetime, end: datetime) -> bool:
         """Whether :meth:`value_posts` would find anything (cheap: the first row only)."""
         row = self._one(
-            "SELECT 1 FROM posts p JOIN claims c ON c.post_id = p.id "
-            "JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+            # CROSS JOIN keeps SQLite on the time index of posts (not every claim of
+            # the incident through narrative_claims' key)
+            "SELECT 1 FROM posts p CROSS JOIN claims c ON c.post_id = p.id "
+            "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
             "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
             "(c.kind = 'attribution' AND c.negated = 0 AND "
             "(c.actors != '[]' OR c.candidates != '[]'))) LIMIT 1",
