@@ -215,3 +215,25 @@ def test_eval_replay_counts_threads_covered_by_conflict_alerts_apart(
     assert total["rumours_covered_by_speculation"] == 0
     assert total["rumours_covered"] == total["rumours_covered_by_conflict"]
     assert total["non_rumour_covered"] == 0
+
+
+def test_reports_placing_the_attack_at_different_sites_conflict() -> None:
+    reader = ValueReader(DEFAULT_LEXICON)
+    v = Tier.VERIFIED
+    posts = [
+        _post(1, "CBCNews", v, "Shots fired at the Rideau Centre, police say", reader),
+        _post(2, "CTVNews", v, "Police respond to shots fired at the Rideau Centre", reader),
+        _post(3, "Reuters", v, "Gunman opened fire at the War Memorial", reader),
+        _post(4, "AP", v, "A shooting at the War Memorial and Parliament Hill", reader),
+        _post(5, "BBCWorld", v, "Shots heard near Parliament Hill", reader),
+    ]
+    found = find_conflicts(posts, 60, min_posts=2, min_authors=2, min_sides=2)
+    assert found["places"].asks == "where the attacks took place"
+    sides = {s.value: set(s.sources) for s in found["places"].sides}
+    # a report naming two sites backs both; the Rideau Centre is against both of them
+    assert sides == {"Rideau Centre": {"CBCNews", "CTVNews"},
+                     "War Memorial": {"Reuters", "AP"}, "Parliament Hill": {"AP", "BBCWorld"}}
+    # without the Rideau Centre reports, AP's two sites keep the others from conflicting
+    assert "places" not in find_conflicts(
+        posts[2:], 60, min_posts=2, min_authors=2, min_sides=2
+    )

@@ -157,7 +157,9 @@ def test_does_not_read_what_is_no_count(reader: ValueReader, sentence: str) -> N
 def test_values_come_in_question_order(reader: ValueReader) -> None:
     values = reader.read("Gunman still at large; 12 injured and 3 dead, two gunmen seen")
     assert [v.question for v in values] == ["dead", "injured", "attackers", "suspect"]
-    assert list(QUESTIONS) == ["dead", "injured", "aboard", "passengers", "attackers", "suspect"]
+    assert list(QUESTIONS) == [
+        "dead", "injured", "aboard", "passengers", "attackers", "suspect", "places"
+    ]
     assert set(QUESTION_KINDS) == set(QUESTIONS)
     assert QUESTION_KINDS["aboard"] is ClaimKind.CASUALTY
     assert QUESTION_KINDS["attackers"] is ClaimKind.METHOD
@@ -249,3 +251,28 @@ def test_sentence_without_cue_is_cheap(reader: ValueReader) -> None:
     assert reader.read(sentence) == ()
     seconds = min(timeit.repeat(lambda: reader.read(sentence), number=200, repeat=5)) / 200
     assert seconds < 50e-6  # a few microseconds in practice; generous for slow CI
+
+
+@pytest.mark.parametrize(
+    ("sentence", "places"),
+    [
+        ("Shots fired at the Rideau Centre, police say", "Rideau Centre"),
+        ("Reports of a shooting at Parliament Hill and the War Memorial",
+         "Parliament Hill | War Memorial"),
+        ("Hostages held inside the Lindt cafe in Martin Place", "Lindt"),
+        ("Gunman at the War Memorial shot a soldier", "War Memorial"),
+        ("A shooting in Ottawa this morning", None),  # the city, not a site
+        ("BREAKING: SHOOTING AT PARLIAMENT HILL", None),  # capitals name nothing
+    ],
+)
+def test_reads_the_named_sites_of_an_attack(
+    reader: ValueReader, sentence: str, places: str | None
+) -> None:
+    found = {v.question: v for v in reader.read(sentence)}
+    assert (found["places"].label if "places" in found else None) == places
+
+
+def test_sites_agree_when_they_share_one() -> None:
+    both = Value("places", state="Parliament Hill | War Memorial")
+    assert both.agrees(Value("places", state="War Memorial"))
+    assert not Value("places", state="Rideau Centre").agrees(both)

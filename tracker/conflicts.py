@@ -40,6 +40,7 @@ from tracker.values import QUESTION_KINDS, QUESTIONS, Value
 
 __all__ = [
     "IDENTITY",
+    "PLACES",
     "conflict_kind",
     "conflict_label",
     "conflict_reason",
@@ -50,6 +51,9 @@ __all__ = [
 
 IDENTITY = "identity"
 """The question of who did it: answered by attributions naming actors."""
+
+PLACES = "places"
+"""The question of where the attacks took place: each named site is an answer."""
 
 _TRUSTED = (Tier.OFFICIAL, Tier.VERIFIED)
 
@@ -82,17 +86,26 @@ class _Answer:
         return bool(self.actors & other.actors)
 
 
-def _answers(post: ValuePost) -> dict[str, _Answer]:
-    """Question -> the answer one claim gives (the first value per question)."""
-    out: dict[str, _Answer] = {}
+def _answers(post: ValuePost) -> dict[str, list[_Answer]]:
+    """Question -> the answers one claim gives (its first value per question; a set of
+    sites is one answer per site, so a post naming two sites backs both)."""
+    out: dict[str, list[_Answer]] = {}
     for data in post.values:
         try:
             value = Value.from_dict(data)
         except (KeyError, TypeError, ValueError):
             continue  # stored by a newer reader: not comparable here
-        out.setdefault(value.question, _Answer(value.label, value, frozenset()))
+        if value.question in out:
+            continue
+        if value.question == PLACES and value.state:
+            out[PLACES] = [
+                _Answer(site, Value(PLACES, state=site), frozenset())
+                for site in value.state.split(" | ")
+            ]
+        else:
+            out[value.question] = [_Answer(value.label, value, frozenset())]
     if post.actors:
-        out[IDENTITY] = _Answer(", ".join(post.actors), None, frozenset(post.actors))
+        out[IDENTITY] = [_Answer(", ".join(post.actors), None, frozenset(post.actors))]
     return out
 
 
@@ -114,16 +127,17 @@ def find_conflicts(
     by_question: dict[str, dict[str, _Side]] = {}
     seen: set[tuple[str, str, str]] = set()
     for post in posts:
-        for question, answer in _answers(post).items():
+        for question, answers in _answers(post).items():
             key = (question, post.source, post.ext_id)
             if key in seen:
                 continue
             seen.add(key)
             sides = by_question.setdefault(question, {})
-            side = sides.get(answer.label)
-            if side is None:
-                sides[answer.label] = side = _Side(answer, [])
-            side.posts.append(post)
+            for answer in answers:
+                side = sides.get(answer.label)
+                if side is None:
+                    sides[answer.label] = side = _Side(answer, [])
+                side.posts.append(post)
     out: dict[str, Conflict] = {}
     for question, sides in by_question.items():
         _fold_ranges(sides)
@@ -132,9 +146,7 @@ def find_conflicts(
             if len(s.trusted()) >= min_posts
             and len({p.author for p in s.trusted()}) >= min_authors
         ]
-        disputed = [
-            s for s in backed if any(not s.answer.agrees(o.answer) for o in backed if o is not s)
-        ]
+        disputed = [s for s in backed if any(_against(s, o) for o in backed if o is not s)]
         if len(disputed) < max(2, min_sides):
             continue
         disputed.sort(key=lambda s: (-len(s.posts), s.posts[0].at, s.answer.label))
@@ -143,6 +155,15 @@ def find_conflicts(
             sides=tuple(_side(s, window_minutes) for s in disputed),
         )
     return out
+
+
+def _against(a: _Side, b: _Side) -> bool:
+    """Two answers in conflict: they cannot both be true, and no post gives both (one
+    report naming two sites says both, it does not contradict itself)."""
+    if a.answer.agrees(b.answer):
+        return False
+    mine = {(p.source, p.ext_id) for p in a.posts}
+    return not any((p.source, p.ext_id) in mine for p in b.posts)
 
 
 def _fold_ranges(sides: dict[str, _Side]) -> None:

@@ -156,7 +156,8 @@ class Lexicon:
     ``value_aboard_cues``, ``value_passenger_nouns``, ``value_crew_nouns``,
     ``value_no_survivors``, ``value_attacker_nouns``, ``value_one_attacker``,
     ``value_several_attackers``, ``value_negations``, and the suspect's state:
-    ``value_at_large``, ``value_arrested``, ``value_suspect_dead``.
+    ``value_at_large``, ``value_arrested``, ``value_suspect_dead``; where attacks took
+    place: ``value_place_events`` and ``value_place_prepositions``.
     """
 
     attribution_active: tuple[str, ...] = (
@@ -819,7 +820,7 @@ class Lexicon:
         "many", "other", "accomplice", "separate", "sites", "locations", "places", "venues",
         "coordinated", "team", "large", "run", "hunt", "loose", "unaccounted", "evaded", "arrest",
         "detain", "captur", "apprehend", "custody", "surrender", "handed", "turned", "neutrali",
-        "taken out",
+        "taken out", "shot", "fire", "blast", "explos", "bomb", "stab", "siege", "hostage",
     )
     value_at_least: tuple[str, ...] = (
         r"at\s+least", r"no\s+(?:fewer|less)\s+than", r"a\s+minimum\s+of", r"minimum\s+of",
@@ -964,6 +965,19 @@ class Lexicon:
         r"|hundreds|people|[\w-]+\s+people))",
         rf"(?:police|officers|snipers|commandos|troops|forces)\s+(?:have\s+|had\s+)?(?:shot\s+dead"
         rf"|killed|neutrali[sz]ed|shot\s+and\s+killed)\s+(?:the\s+|a\s+|both\s+|two\s+)?{_SUSPECT}",
+    )
+
+    value_place_events: tuple[str, ...] = (
+        # What happens at a place ("shots fired at the Rideau Centre"); the place is the
+        # capitalized name after one of value_place_prepositions (case-sensitive part).
+        r"shootings?", r"shots?\s+(?:were\s+)?(?:fired|heard)", r"gunfire", r"gunshots?",
+        r"explosions?", r"blasts?", r"bombings?", r"attacks?", r"stabbings?", r"siege",
+        r"hostages?(?:\s+(?:situation|taken|held))?", r"gunm[ae]n", r"shooters?",
+        r"(?:opened|open)\s+fire",
+    )
+    value_place_prepositions: tuple[str, ...] = (
+        # Site-level only: "in Ottawa" names the city every report shares, not a site.
+        r"at", r"near", r"outside", r"inside", r"on",
     )
 
     @classmethod

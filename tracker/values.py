@@ -1,5 +1,5 @@
 """The value one claim sentence gives to a question: how many died, how many were aboard,
-how many attackers there were, where the suspect is.
+how many attackers there were, where the suspect is, where the attacks took place.
 
 Trusted newsrooms disagree ("142 on board" against "148 on board", "a lone gunman"
 against "at least three separate shootings"); to see that, each claim's answer to the same
@@ -38,6 +38,12 @@ question is read as a :class:`Value` and two values are compared with
   ("suspect arrested", "taken into custody", "man detained"), "dead" ("gunman shot dead",
   "attacker killed by police"). Negated phrases ("wasn't arrested") are skipped; of
   several, the last in the sentence is kept.
+- *Places*: the named sites an attack is placed at, as a set ("shots fired at the Rideau
+  Centre", "a shooting at Parliament Hill and the War Memorial"); only site-level
+  prepositions (at, near, outside, inside, on: "in Ottawa" is the city every report
+  shares), never in an all-capitals headline. Two sets agree when they share a site;
+  disjoint sets disagree. Several real sites of one coordinated attack also disagree
+  this way: an analyst reads such a conflict as "which sites are confirmed?".
 
 Reading is cheap: a sentence holding none of the ``value_triggers`` (plain pieces of the
 cue words) is answered by substring tests, a few microseconds.
@@ -65,6 +71,7 @@ QUESTIONS: dict[str, str] = {
     "passengers": "how many passengers were on board",
     "attackers": "how many attackers there were",
     "suspect": "where the suspect is",
+    "places": "where the attacks took place",
 }
 """Question id -> how an analyst reads it, in the order values are reported."""
 
@@ -75,6 +82,7 @@ QUESTION_KINDS: dict[str, ClaimKind] = {
     "passengers": ClaimKind.CASUALTY,
     "attackers": ClaimKind.METHOD,
     "suspect": ClaimKind.OTHER,
+    "places": ClaimKind.OTHER,
 }
 """Question id -> the kind of claim that answers it."""
 
@@ -108,6 +116,8 @@ class Value:
         of different questions do not compare, so they agree."""
         if self.question != other.question:
             return True
+        if self.question == "places" and self.state is not None and other.state is not None:
+            return bool(set(self.state.split(" | ")) & set(other.state.split(" | ")))
         if self.state is not None or other.state is not None:
             return self.state == other.state
         if self.low is None or self.high is None or other.low is None or other.high is None:
@@ -188,6 +198,8 @@ def _edged(fragments: Iterable[str]) -> re.Pattern[str]:
 
 
 _DIGIT = re.compile(r"\d")
+# capitalized words that open a sentence or a headline, not a place's name
+_PLACE_STOP = frozenset({"the", "breaking", "update", "police", "a", "an", "this", "least"})
 
 
 class ValueReader:
@@ -257,6 +269,13 @@ class ValueReader:
             re.I,
         )
         self._pax_noun = re.compile(pax + r"\Z", re.I)
+        name = r"(?-i:[A-Z][\w'’.-]*(?:\s+(?:of\s+|de\s+|la\s+)?[A-Z][\w'’.-]*){0,3})"
+        self._place = re.compile(
+            rf"(?<!\w)(?:{_alt(lexicon.value_place_events)})(?:\s+[\w'’-]+){{0,3}}?\s+"
+            rf"(?:{_alt(lexicon.value_place_prepositions)})\s+(?:the\s+)?(?P<p1>{name})"
+            rf"(?:\s+(?:and|&)\s+(?:(?:at|near|outside|inside|on)\s+)?(?:the\s+)?(?P<p2>{name}))?",
+            re.I,
+        )
         # the composite pattern is costly: tried only where a passenger or crew noun is
         self._pax_or_crew = re.compile(rf"(?<!\w)(?:{pax}|{crew})(?!\w)", re.I)
         self._gap = re.compile(
@@ -447,7 +466,26 @@ class ValueReader:
         state = self._suspect(text)
         if state is not None:
             found["suspect"] = Value("suspect", state=state)
+        places = self._places(sentence)
+        if places:
+            found["places"] = Value("places", state=" | ".join(places))
         return tuple(found[q] for q in QUESTIONS if q in found)
+
+    def _places(self, sentence: str) -> list[str]:
+        """The named sites an attack is placed at, sorted ("Parliament Hill", "Rideau
+        Centre"); none in a headline in capitals, where every word looks like a name."""
+        if sentence.isupper():
+            return []
+        found: set[str] = set()
+        for m in self._place.finditer(_STRIP.sub(" ", sentence)):
+            for name in (m.group("p1"), m.group("p2")):
+                if name:
+                    words = name.split()
+                    while words and words[0].casefold() in _PLACE_STOP:
+                        words.pop(0)
+                    if words:
+                        found.add(" ".join(words))
+        return sorted(found)
 
     def _attackers(self, text: str, plain: list[_Qty]) -> Value | None:
         readings: list[tuple[int, float, float]] = []
