@@ -136,6 +136,11 @@ def test_an_open_conflict_shows_on_its_narratives_and_in_every_channel_shape(
         frozenset({"1", "more than 1"})
     }
 
+    # the table marks them too ("[...]" printed as written, not read as markup)
+    assert run_cli(["narratives", "--incident", "mall", "--config", str(config)]) == 0
+    table = " ".join(capsys.readouterr().out.split())
+    assert "[conflicting" in table
+
     raised.pop("deliveries")
     from alerts import render
     from tracker.models import Alert

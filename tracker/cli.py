@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 from typer.exceptions import TyperException
@@ -189,7 +190,7 @@ def query(
         claim = hit["text"] + (f"  (+{hit['same_text']} identical)" if hit["same_text"] else "")
         narratives = ", ".join(f"#{n['id']} {n['status']}" for n in hit["narratives"])
         table.add_row(
-            f"{hit['score']:.3f}", claim, hit["author"] or "",
+            f"{hit['score']:.3f}", escape(claim), escape(hit["author"] or ""),
             f"{parse_time(hit['created_at']):%Y-%m-%d %H:%M}Z", narratives or "-",
         )
     out.print(table)
@@ -399,7 +400,9 @@ def _narrative_table(narratives: list[dict[str, Any]]) -> Table:
             f" [conflicting reports on {c['question']}: {' / '.join(c['values'])}]"
             for c in n.get("conflicts") or ()
         )
-        table.add_row(str(n["id"]), n["status"], n["kind"], actors or "-", label,
+        # user text is no markup: "[...]" in a post must show as written
+        table.add_row(str(n["id"]), n["status"], n["kind"], escape(actors) or "-",
+                      escape(label),
                       str(n["size"]), str(n["authors"]), replies, str(n["recent"]))
     return table
 
@@ -499,8 +502,8 @@ def narrative_show(
     table.add_column("hedge", justify="right")
     table.add_column("claim", ratio=4, overflow="fold")
     for c in claims:
-        table.add_row(f"{parse_time(c['created_at']):%m-%d %H:%M}", c["author"] or "",
-                      c["tier"] or "", f"{c['hedge']:.1f}", c["text"])
+        table.add_row(f"{parse_time(c['created_at']):%m-%d %H:%M}", escape(c["author"] or ""),
+                      c["tier"] or "", f"{c['hedge']:.1f}", escape(c["text"]))
     out.print(table)
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from tracker.cli_common import ConfigOpt, JsonOpt, err, open_post_file, out, print_reject
@@ -39,7 +40,7 @@ def _event_row(alert: Alert, first: datetime | None) -> list[str]:
     since = f"+{(alert.at - first).total_seconds() / 60:.0f}m" if first else ""
     return [
         f"{alert.at:%Y-%m-%d %H:%M}Z", since, alert.event.value, alert.severity,
-        f"#{alert.narrative_id}", alert.label, f"{alert.spread_rate:.2f}/min",
+        f"#{alert.narrative_id}", escape(alert.label), f"{alert.spread_rate:.2f}/min",
         f"{alert.ratio:.1f}x", f"{alert.posts}/{alert.authors}",
     ]
 
@@ -158,7 +159,8 @@ def alerts(
         )
         table.add_row(
             row["at"].replace("T", " "), row["event"], row["severity"], row["incident_id"],
-            f"#{row['narrative_id']}", row["label"], f"{row['ratio']:.1f}x", deliveries or "-",
+            f"#{row['narrative_id']}", escape(row["label"]), f"{row['ratio']:.1f}x",
+            escape(deliveries) or "-",
         )
     out.print(table)
 
