@@ -242,3 +242,21 @@ def test_reports_placing_the_attack_at_different_sites_conflict() -> None:
     assert "places" not in find_conflicts(
         posts[2:], 60, min_posts=2, min_authors=2, min_sides=2
     )
+
+
+def test_a_conflict_nobody_settles_cools_once_a_side_falls_silent(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events, _ = replay(tmp_path, capsys, scenario(settle=False), "cooled")
+    conflict = [e for e in events if e["rule"] == "conflicting-reports"]
+    # the sides keep spreading after the raise (two posts a minute each): it escalates
+    assert [e["event"] for e in conflict] == ["raised", "escalated", "resolved"]
+    raised, escalated, resolved = conflict
+    assert escalated["follows"] == resolved["follows"] == raised["alert_id"]
+    assert escalated["spread_rate"] >= 2 * raised["spread_rate"] - 1e-9
+    # a side's last two trusted posts are at minutes 17 and 19: it lacks support from
+    # minute 77 (60-minute window), and the alert resolves 60 minutes later
+    assert _at(136) <= resolved["at"] <= _at(138)
+    assert resolved["reason"].startswith(
+        "cooled: trusted sources no longer disagree on how many attackers there were"
+    )

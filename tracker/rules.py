@@ -414,7 +414,7 @@ class AlertMonitor:
             return []
         previous = state.open_alert if state is not None else None
         if event is AlertEvent.RESOLVED:
-            reason = self._conflict_resolution(rule, shown, settled, m)
+            reason = self._conflict_resolution(rule, shown, settled)
         else:
             reason = conflict_reason(shown, rule.window_minutes)
         alert = self._conflict_alert(
@@ -426,16 +426,16 @@ class AlertMonitor:
         return []
 
     def _conflict_resolution(
-        self, rule: Rule, conflict: Conflict, settled: Finding | None, m: Measure
+        self, rule: Rule, conflict: Conflict, settled: Finding | None
     ) -> str:
         if settled is not None:
             who = f" ({settled.authority})" if settled.authority else ""
             return f"settled by a finding{who}: {settled.text!r}"
         return (
-            f"cooled: trusted sources no longer disagree on {conflict.asks} (a side silent "
-            f"for {rule.window_minutes:g} minutes plus "
-            f"{rule.resolve_after.total_seconds() / 60:g}; {m.rate.posts} posts on it in "
-            "the window)"
+            f"cooled: trusted sources no longer disagree on {conflict.asks}: a side has "
+            f"been silent for {rule.window_minutes:g} minutes plus "
+            f"{rule.resolve_after.total_seconds() / 60:g} (last seen: "
+            f"{' / '.join(conflict.values)})"
         )
 
     def _conflict_alert(
