@@ -36,7 +36,7 @@ from tracker.models import (
     Tier,
 )
 from tracker.store import ValuePost
-from tracker.values import QUESTION_KINDS, QUESTIONS, Value
+from tracker.values import QUESTION_KINDS, QUESTIONS, Value, values_by_question
 
 __all__ = [
     "IDENTITY",
@@ -90,13 +90,7 @@ def _answers(post: ValuePost) -> dict[str, list[_Answer]]:
     """Question -> the answers one claim gives (its first value per question; a set of
     sites is one answer per site, so a post naming two sites backs both)."""
     out: dict[str, list[_Answer]] = {}
-    for data in post.values:
-        try:
-            value = Value.from_dict(data)
-        except (KeyError, TypeError, ValueError):
-            continue  # stored by a newer reader: not comparable here
-        if value.question in out:
-            continue
+    for value in values_by_question(post.values).values():
         if value.question == PLACES and value.state:
             out[PLACES] = [
                 _Answer(site, Value(PLACES, state=site), frozenset())

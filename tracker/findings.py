@@ -26,7 +26,7 @@ import numpy as np
 
 from tracker.models import ClaimKind, Finding, FindingStatus, Status
 from tracker.store import ClaimInfo
-from tracker.values import Value
+from tracker.values import Value, values_by_question
 
 __all__ = ["NarrativeView", "automatic_finding", "is_plain_report", "status_of"]
 
@@ -109,22 +109,11 @@ def _content_verdict(
     return Status.CONFIRMED if agrees else Status.CONTRADICTED
 
 
-def _values(data: Sequence[dict[str, Any]]) -> dict[str, Value]:
-    out: dict[str, Value] = {}
-    for item in data:
-        try:
-            value = Value.from_dict(item)
-        except (KeyError, TypeError, ValueError):
-            continue
-        out.setdefault(value.question, value)
-    return out
-
-
 def _value_verdict(ours: dict[str, Value], finding: Finding) -> Status | None:
     """A finding answering a question the narrative answers decides it by the values: the
     same answer confirms it, another contradicts it ("a single gunman" against "three
     separate shootings")."""
-    theirs = _values(finding.values)
+    theirs = values_by_question(finding.values)
     shared = sorted(set(ours) & set(theirs))
     if not shared or finding.status is FindingStatus.PENDING:
         return None
@@ -142,10 +131,10 @@ def status_of(
     """The status of one narrative given the incident's findings (time order), each with
     the (dim,) vector of its text (None when unknown). A finding giving a value to a
     question the narrative answers decides it by the values, whatever its kind."""
-    ours = _values(narrative.values)
+    ours = values_by_question(narrative.values)
     relevant = [
         (f, v) for f, v in findings
-        if f.kind is narrative.kind or (ours and set(ours) & set(_values(f.values)))
+        if f.kind is narrative.kind or (ours and set(ours) & set(values_by_question(f.values)))
     ]
     if not relevant:
         return Status.REPORT if narrative.is_report else Status.SPECULATIVE

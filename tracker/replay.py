@@ -180,9 +180,7 @@ async def replay(
                     if keep_members and alert.conflict is not None and (
                         alert.event is not AlertEvent.RESOLVED
                     ):
-                        report.members[alert.alert_id] = [
-                            ref for side in alert.conflict.sides for ref in side.post_refs
-                        ]
+                        report.members[alert.alert_id] = _side_posts(alert)
                     if on_alert is not None:
                         on_alert(alert)
 
@@ -192,10 +190,8 @@ async def replay(
                 for alert in result.alerts:
                     report.alerts.append(alert)
                     if keep_members and alert.event is not AlertEvent.RESOLVED:
-                        if alert.conflict is not None:  # the posts of its sides
-                            report.members[alert.alert_id] = [
-                                ref for side in alert.conflict.sides for ref in side.post_refs
-                            ]
+                        if alert.conflict is not None:
+                            report.members[alert.alert_id] = _side_posts(alert)
                         else:
                             report.members[alert.alert_id] = await pipeline.run_db(
                                 runtime.store.narrative_members, alert.narrative_id, alert.at
@@ -224,6 +220,12 @@ async def replay(
             if deliver:
                 report.delivered = await _deliver(runtime, settings, channels, deliver_timeout)
     return report
+
+
+def _side_posts(alert: Alert) -> list[tuple[str, str]]:
+    """(source, id) of the posts a conflict alert's sides held: its members."""
+    assert alert.conflict is not None
+    return [ref for side in alert.conflict.sides for ref in side.post_refs]
 
 
 async def _deliver(

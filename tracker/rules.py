@@ -40,6 +40,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from tracker.config import RuleSettings
 from tracker.conflicts import (
@@ -477,11 +478,7 @@ class AlertMonitor:
             window_minutes=rule.window_minutes,
             first_seen=min(s.first_post for s in conflict.sides),
             minutes_since_incident=(at - started).total_seconds() / 60,
-            first_post=None if first is None else Provenance(
-                post_id=first["post_id"], source=first["source"], author=first["author"],
-                tier=first["tier"], url=first["url"], text=first["text"],
-                created_at=first["created_at"],
-            ),
+            first_post=_provenance(first),
             samples=tuple(self.store.sample_claims(nid)), reason=reason,
             follows=None if event is AlertEvent.RAISED else previous,
             conflict=conflict,
@@ -597,11 +594,7 @@ class AlertMonitor:
             posts=m.rate.posts, authors=m.rate.authors, reach=m.rate.reach,
             window_minutes=rule.window_minutes, first_seen=narrative.first_seen,
             minutes_since_incident=(at - started).total_seconds() / 60,
-            first_post=None if first is None else Provenance(
-                post_id=first["post_id"], source=first["source"], author=first["author"],
-                tier=first["tier"], url=first["url"], text=first["text"],
-                created_at=first["created_at"],
-            ),
+            first_post=_provenance(first),
             samples=tuple(self.store.sample_claims(nid)), reason=reason, follows=follows,
         )
 
@@ -620,6 +613,17 @@ class AlertMonitor:
         if status is Status.CONTRADICTED:
             return f"contradicted by a finding{said}"
         return f"the narrative is now {status.value}"
+
+
+def _provenance(first: dict[str, Any] | None) -> Provenance | None:
+    """An alert's first post, from :meth:`Store.first_post`'s row."""
+    if first is None:
+        return None
+    return Provenance(
+        post_id=first["post_id"], source=first["source"], author=first["author"],
+        tier=first["tier"], url=first["url"], text=first["text"],
+        created_at=first["created_at"],
+    )
 
 
 def _next_minute(at: datetime) -> datetime:

@@ -62,7 +62,7 @@ from tracker.errors import ConfigError
 from tracker.lexicon import Lexicon
 from tracker.models import ClaimKind
 
-__all__ = ["QUESTIONS", "QUESTION_KINDS", "Value", "ValueReader"]
+__all__ = ["QUESTIONS", "QUESTION_KINDS", "Value", "ValueReader", "values_by_question"]
 
 QUESTIONS: dict[str, str] = {
     "dead": "how many died",
@@ -195,6 +195,19 @@ def _alt(fragments: Iterable[str]) -> str:
 
 def _edged(fragments: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + _alt(fragments) + r"(?!\w)", re.I)
+
+
+def values_by_question(data: Iterable[Mapping[str, Any]]) -> dict[str, Value]:
+    """Stored value data (:meth:`Value.as_dict`) back as values, the first per question;
+    an entry this reader cannot read (written by a newer one) is skipped."""
+    out: dict[str, Value] = {}
+    for item in data:
+        try:
+            value = Value.from_dict(item)
+        except (KeyError, TypeError, ValueError):
+            continue
+        out.setdefault(value.question, value)
+    return out
 
 
 _DIGIT = re.compile(r"\d")

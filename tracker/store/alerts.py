@@ -75,6 +75,19 @@ class ConflictRow:
     conflict: dict[str, Any] | None
 
 
+# What value_posts and has_value_posts read (incident id, start, end): claims giving
+# values or naming actors, in the incident's live narratives, posted in the window. The
+# CROSS JOINs keep SQLite on the time index of posts (not every claim of the incident
+# through narrative_claims' key).
+_VALUE_POSTS = (
+    "FROM posts p CROSS JOIN claims c ON c.post_id = p.id "
+    "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+    "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
+    "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
+    "(c.kind = 'attribution' AND c.negated = 0 AND (c.actors != '[]' OR c.candidates != '[]')))"
+)
+
+
 class AlertTables(Tables):
     """Rates' inputs and rule states."""
 
@@ -193,13 +206,8 @@ class AlertTables(Tables):
         that give values, or are unnegated attributions naming actors; in time order."""
         rows = self._all(
             "SELECT c.id, nc.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
-            "c.vals, c.kind, c.negated, c.actors, c.candidates FROM posts p "
-            "CROSS JOIN claims c ON c.post_id = p.id "
-            "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
-            "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
-            "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
-            "(c.kind = 'attribution' AND c.negated = 0 AND "
-            "(c.actors != '[]' OR c.candidates != '[]'))) ORDER BY p.created_at, c.id",
+            f"c.vals, c.kind, c.negated, c.actors, c.candidates {_VALUE_POSTS} "
+            "ORDER BY p.created_at, c.id",
             (incident_id, ts(start), ts(end)),
         )
         out: list[ValuePost] = []
@@ -215,16 +223,7 @@ class AlertTables(Tables):
 
     def has_value_posts(self, incident_id: str, start: datetime, end: datetime) -> bool:
         """Whether :meth:`value_posts` would find anything (cheap: the first row only)."""
-        row = self._one(
-            # CROSS JOIN keeps SQLite on the time index of posts (not every claim of
-            # the incident through narrative_claims' key)
-            "SELECT 1 FROM posts p CROSS JOIN claims c ON c.post_id = p.id "
-            "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
-            "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
-            "(c.kind = 'attribution' AND c.negated = 0 AND "
-            "(c.actors != '[]' OR c.candidates != '[]'))) LIMIT 1",
-            (incident_id, ts(start), ts(end)),
-        )
+        row = self._one(f"SELECT 1 {_VALUE_POSTS} LIMIT 1", (incident_id, ts(start), ts(end)))
         return row is not None
 
     def conflict_rows(self, incident_id: str | None = None) -> list[ConflictRow]:

@@ -381,9 +381,12 @@ class NarrativeTables(Tables):
         side in: (question as an analyst reads it, the values of the sides)."""
         if not narratives:
             return narratives
+        incidents = sorted({n.incident_id for n in narratives})
         rows = self._all(
             "SELECT conflict FROM conflict_states WHERE open_alert IS NOT NULL "
-            "AND conflict IS NOT NULL ORDER BY incident_id, question, rule"
+            f"AND conflict IS NOT NULL AND incident_id IN ({','.join('?' * len(incidents))}) "
+            "ORDER BY incident_id, question, rule",
+            incidents,
         )
         part_of: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
         for (raw,) in rows:
