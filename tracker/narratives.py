@@ -254,6 +254,9 @@ class NarrativeEngine:
         self.known: frozenset[str] = frozenset(known_actors)
         # alerts of merged narratives that did not carry over: the monitor resolves them
         self.merged_alerts: list[MergedAlert] = []
+        # rowid -> when it was (last) processed in the current process() call
+        self._order: dict[int, int] = {}
+        self._step = 0
 
     def reload(self) -> None:
         """Read live narratives again (after a failed transaction, say)."""
@@ -265,6 +268,7 @@ class NarrativeEngine:
         """Link the given stored posts to ``linker``'s incidents and cluster their claims;
         with ``mark`` they are recorded as processed. One transaction."""
         report = ProcessReport()
+        self._order.clear()
         try:
             with self.store.transaction():
                 for post in self.store.posts_for_processing(rowids, self.model):
@@ -290,8 +294,15 @@ class NarrativeEngine:
         queue = list(report.newly_linked)
         while queue:
             rowid = queue.pop()
-            responses = [r for r in self.store.responses_to(rowid) if r not in seen]
+            # a response processed after its original (in this call) saw it linked already
+            after = self._order.get(rowid, -1)
+            responses = [
+                r for r in self.store.responses_to(rowid)
+                if r not in seen and self._order.get(r, -1) <= after
+            ]
             seen.update(responses)
+            if not responses:
+                continue
             for post in self.store.posts_for_processing(responses, self.model):
                 before = len(report.newly_linked)
                 self._process_post(post, linker, report)
@@ -299,6 +310,8 @@ class NarrativeEngine:
                     queue.append(post.rowid)
 
     def _process_post(self, post: PostInfo, linker: IncidentLinker, report: ProcessReport) -> None:
+        self._step += 1
+        self._order[post.rowid] = self._step
         if post.is_repost:
             if post.repost_of is None:
                 return

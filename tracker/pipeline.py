@@ -149,6 +149,18 @@ class _Read:
 
 
 @dataclass(slots=True)
+class _Staged:
+    """A batch read but not yet embedded: outcomes so far, where the fresh posts were,
+    their claims, the claim texts by hash and the vectors found cached."""
+
+    outcomes: list[Outcome]
+    fresh_at: list[int]
+    read: list[_Read]
+    texts: dict[str, str]
+    cached: dict[str, np.ndarray]
+
+
+@dataclass(slots=True)
 class _Prepared:
     """A batch ready to commit: outcomes so far, where the fresh posts were, their rows
     with claims, cached and new vectors by text hash, and how many texts were embedded."""
@@ -181,8 +193,13 @@ class Pipeline:
         monitor: AlertMonitor | None = None,
         kinds: KindReader | None = None,
         stance: StanceReading | None = None,
+        reader: Store | None = None,
     ) -> None:
         self.store = store
+        # reads before the first write of a batch (dedupe, cached vectors) go to a
+        # read-only connection on a thread of their own, so the next batch is read and
+        # embedded while the writer still clusters the last one
+        self.reader = reader if reader is not None else store
         self.embedder = embedder
         self.index = index
         self.worker = worker
@@ -197,12 +214,21 @@ class Pipeline:
         self._read_ahead: dict[str, list[ExtractedClaim]] = {}
         self.merge_alerts: list[Alert] = []  # see take_merge_alerts
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
+        self._reads = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-read")
+            if self.reader is not store else self._writer
+        )
 
     async def _db(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn, *args)
 
+    async def _read(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reads, fn, *args)
+
     def close(self) -> None:
         self._writer.shutdown(wait=True)
+        if self._reads is not self._writer:
+            self._reads.shutdown(wait=True)
 
     def _claims_of(self, posts: Iterable[Post]) -> list[_Read]:
         memo: dict[str, list[ExtractedClaim]] = {}
@@ -252,8 +278,16 @@ class Pipeline:
     async def _prepare(self, posts: Sequence[Post]) -> _Prepared | BatchResult:
         """Dedupe against the store, read claims, embed what is not cached: everything
         before the first write (a BatchResult when every post is a duplicate)."""
+        staged = await self._stage(posts)
+        if isinstance(staged, BatchResult):
+            return staged
+        return await self._embed(staged)
+
+    async def _stage(self, posts: Sequence[Post]) -> _Staged | BatchResult:
+        """The reads before the model: dedupe against the store, claims read, vectors
+        found cached (a BatchResult when every post is a duplicate)."""
         model = self.embedder.name
-        existing = await self._db(self.store.existing_keys, [(p.source, p.id) for p in posts])
+        existing = await self._read(self.reader.existing_keys, [(p.source, p.id) for p in posts])
         seen: set[tuple[str, str]] = set()
         fresh: list[Post] = []
         fresh_at: list[int] = []
@@ -271,14 +305,21 @@ class Pipeline:
         # reading claims and stances is pure CPU work: off the event loop
         read = await asyncio.to_thread(self._claims_of, fresh)
         texts = {text_hash(c.text): c.text for item in read for c in item.claims}
-        cached = await self._db(self.store.embeddings, model, list(texts))
+        cached = await self._read(self.reader.embeddings, model, list(texts))
+        return _Staged(outcomes, fresh_at, read, texts, cached)
+
+    async def _embed(self, staged: _Staged) -> _Prepared:
+        """Embed the texts not cached, then read kinds by meaning and replies' stances."""
+        texts, cached = staged.texts, staged.cached
         missing = [h for h in texts if h not in cached]
         new_vectors: dict[str, np.ndarray] = {}
         if missing:
             encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
             new_vectors = dict(zip(missing, encoded, strict=True))
-        new_posts = await asyncio.to_thread(self._finish, read, {**cached, **new_vectors})
-        return _Prepared(outcomes, fresh_at, new_posts, cached, new_vectors, len(missing))
+        new_posts = await asyncio.to_thread(self._finish, staged.read, {**cached, **new_vectors})
+        return _Prepared(
+            staged.outcomes, staged.fresh_at, new_posts, cached, new_vectors, len(missing)
+        )
 
     async def _commit(self, prep: _Prepared) -> BatchResult:
         """Commit a prepared batch, add its vectors to the index, link and cluster it and
@@ -381,29 +422,48 @@ class Pipeline:
         it are committed."""
         report = IngestReport()
         batch: list[Post] = []
-        # Batch N is committed and clustered on the writer thread while batch N+1 is read
-        # and embedded on the model thread: the model never waits for the database.
-        pending: asyncio.Task[BatchResult] | None = None
+        # Batches are committed and clustered on the writer thread, in order, while the
+        # next ones are read and embedded on the model thread: the model never waits for
+        # the database. At most ``depth`` commits are in flight.
+        depth = 2
+        pending: list[asyncio.Task[BatchResult]] = []
 
-        async def settle() -> None:
-            nonlocal pending
-            if pending is not None:
-                report.add(await pending)
-                pending = None
+        async def settle(keep: int) -> None:
+            while len(pending) > keep:
+                report.add(await pending.pop(0))
                 if on_batch is not None:
                     on_batch(report)
 
-        async def push(posts: list[Post]) -> None:
-            nonlocal pending
-            prepared = await self._prepare(posts)
-            await settle()
-            if isinstance(prepared, BatchResult):
-                report.add(prepared)
+        async def chained(before: asyncio.Task[BatchResult] | None, prep: _Prepared) -> BatchResult:
+            if before is not None:
+                await asyncio.wait([before])  # its outcome is collected by settle
+                if before.exception() is not None:
+                    raise asyncio.CancelledError  # an earlier batch failed: stop here
+            return await self._commit(prep)
+
+        # the next batch is read (claims, cache) while the current one is embedded
+        staged: asyncio.Task[_Staged | BatchResult] | None = None
+
+        async def embed_and_commit(stage: _Staged | BatchResult) -> None:
+            if isinstance(stage, BatchResult):
+                await settle(0)  # keep the report in batch order
+                report.add(stage)
                 if on_batch is not None:
                     on_batch(report)
                 return
-            pending = asyncio.ensure_future(self._commit(prepared))
+            prepared = await self._embed(stage)
+            await settle(depth - 1)
+            before = pending[-1] if pending else None
+            pending.append(asyncio.ensure_future(chained(before, prepared)))
             await asyncio.sleep(0)  # let it queue its write before the next batch's reads
+
+        async def push(posts: list[Post] | None) -> None:
+            nonlocal staged
+            following = asyncio.ensure_future(self._stage(posts)) if posts else None
+            if staged is not None:
+                current, staged = staged, None
+                await embed_and_commit(await current)
+            staged = following
 
         try:
             async for line, item in items:
@@ -419,10 +479,13 @@ class Pipeline:
                     batch = []
             if batch:
                 await push(batch)
-            await settle()
+            await push(None)
+            await settle(0)
         finally:
-            if pending is not None:
-                await asyncio.gather(pending, return_exceptions=True)
+            if staged is not None:
+                await asyncio.gather(staged, return_exceptions=True)
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
         if report.stored:
             await self.consolidate()
         return report

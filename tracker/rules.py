@@ -246,6 +246,24 @@ class AlertMonitor:
         # (incident, question or None) -> sorted epoch seconds of verified reporting
         self._verified_times: dict[tuple[str, ClaimKind | None], list[float]] = {}
         self._findings: dict[str, list[Finding]] = {}
+        # read once per evaluation (nothing joins a narrative while the rules run):
+        # narrative heads, rule states (written through), open states, window posts
+        self._heads: dict[int, tuple[str, ClaimKind, Status] | None] = {}
+        self._states: dict[int, dict[str, RuleState]] = {}
+        self._open_states: list[tuple[str, int, str, RuleState]] | None = None
+        self._windows: dict[int, tuple[datetime, list[float], list[WindowPost]]] = {}
+        self._horizon: datetime | None = None  # the latest event time of this evaluation
+
+    def _forget(self) -> None:
+        """Drop what was read for one evaluation."""
+        self._verified_times.clear()
+        self._findings.clear()
+        self._open = None
+        self._heads.clear()
+        self._states.clear()
+        self._open_states = None
+        self._windows.clear()
+        self._horizon = None
 
     def evaluate(
         self, joins: Iterable[tuple[int, datetime]], until: datetime | None = None
@@ -259,36 +277,38 @@ class AlertMonitor:
             return []
         start = self.clock if self.clock is not None else (points[0][1] if points else latest)
         out: list[Alert] = []
-        with self.store.transaction():
-            tick = _next_minute(start)
-            if self.conflict_rules and points:
-                heads = self.store.narrative_heads(sorted({nid for nid, _ in points}))
+        try:
+            with self.store.transaction():
+                self._horizon = latest
+                tick = _next_minute(start)
+                nids = sorted({nid for nid, _ in points})
+                heads = self.store.narrative_heads(nids)
+                self._heads.update((nid, heads.get(nid)) for nid in nids)
+                if self.conflict_rules:
+                    for nid, at in points:
+                        head = heads.get(nid)
+                        due = _next_minute(at)
+                        if head is not None and due >= tick:
+                            self._due.setdefault(due, set()).add(head[0])
                 for nid, at in points:
-                    head = heads.get(nid)
-                    due = _next_minute(at)
-                    if head is not None and due >= tick:
-                        self._due.setdefault(due, set()).add(head[0])
-            for nid, at in points:
-                while tick <= at:
-                    out.extend(self._tick(tick))
-                    tick += _MINUTE
-                out.extend(self._at(nid, at))
-            out.extend(self._ticks(tick, latest))
+                    while tick <= at:
+                        out.extend(self._tick(tick))
+                        tick += _MINUTE
+                    out.extend(self._at(nid, at))
+                out.extend(self._ticks(tick, latest))
+        finally:
+            self._forget()
         self.clock = max(latest, self.clock) if self.clock else latest
-        self._verified_times.clear()
-        self._findings.clear()
-        self._open = None
         return out
 
     def review(self, at: datetime) -> list[Alert]:
         """Evaluate the open alerts at ``at`` (after a finding changed statuses, say)."""
         try:
             with self.store.transaction():
+                self._horizon = at
                 return self._tick(at)
         finally:
-            self._verified_times.clear()
-            self._findings.clear()
-            self._open = None
+            self._forget()
 
     def resolve_merged(self, merged: Sequence[MergedAlert]) -> list[Alert]:
         """Resolve the alerts left open on narratives merged into one that had its own open
@@ -319,7 +339,7 @@ class AlertMonitor:
     def _ticks(self, tick: datetime, until: datetime) -> list[Alert]:
         out: list[Alert] = []
         while tick <= until:
-            if not self.store.open_rule_states() and not self._open_conflicts():
+            if not self._open_rule_states() and not self._open_conflicts():
                 # nothing open: skip to the next minute a conflict evaluation is due
                 due = min((t for t in self._due if t >= tick), default=None)
                 if due is None or due > until:
@@ -328,6 +348,43 @@ class AlertMonitor:
             out.extend(self._tick(tick))
             tick += _MINUTE
         return out
+
+    def _open_rule_states(self) -> list[tuple[str, int, str, RuleState]]:
+        """Every open alert's rule state: read once per evaluation, again after a save."""
+        if self._open_states is None:
+            self._open_states = self.store.open_rule_states()
+        return self._open_states
+
+    def _head(self, nid: int) -> tuple[str, ClaimKind, Status] | None:
+        if nid not in self._heads:
+            self._heads[nid] = self.store.narrative_heads([nid]).get(nid)
+        return self._heads[nid]
+
+    def _rule_states(self, nid: int) -> dict[str, RuleState]:
+        if nid not in self._states:
+            self._states[nid] = self.store.rule_states_of(nid)
+        return self._states[nid]
+
+    def _save_state(self, rule: str, nid: int, incident_id: str, state: RuleState) -> None:
+        self.store.save_rule_state(rule, nid, incident_id, state)
+        self._rule_states(nid)[rule] = state
+        self._open_states = None
+
+    def _window_posts(self, nid: int, start: datetime, end: datetime) -> list[WindowPost]:
+        """A narrative's posts in ``(start, end]``: read once per evaluation, from the
+        first window asked for to the evaluation's latest time, then sliced."""
+        horizon = self._horizon
+        cached = self._windows.get(nid)
+        if horizon is None or end > horizon:
+            return self.store.window_posts(nid, start, end)
+        if cached is None or start < cached[0]:
+            posts = self.store.window_posts(nid, start, horizon)
+            cached = (start, [p.at.timestamp() for p in posts], posts)
+            self._windows[nid] = cached
+        _, times, posts = cached
+        lo = bisect_right(times, start.timestamp())
+        hi = bisect_right(times, end.timestamp())
+        return posts[lo:hi]
 
     def _open_conflicts(self) -> set[str]:
         """Incidents with an open conflict alert: read once per evaluation, then kept up
@@ -340,7 +397,7 @@ class AlertMonitor:
 
     def _tick(self, at: datetime) -> list[Alert]:
         by_narrative: dict[int, list[Rule]] = {}
-        for rule_name, nid, _, _ in self.store.open_rule_states():
+        for rule_name, nid, _, _ in self._open_rule_states():
             rule = next((r for r in self.rules if r.name == rule_name), None)
             if rule is not None:
                 by_narrative.setdefault(nid, []).append(rule)
@@ -487,12 +544,12 @@ class AlertMonitor:
     def _at(self, nid: int, at: datetime, rules: Sequence[Rule] | None = None) -> list[Alert]:
         """Apply the rules (all, or those given) to one narrative at ``at``: its head, its
         rule states and its window's posts are read once for all of them."""
-        head = self.store.narrative_heads([nid]).get(nid)
+        head = self._head(nid)
         if head is None:
             return []
         incident_id, kind, status = head
         status = self._status_at(incident_id, kind, status, at)
-        states = self.store.rule_states_of(nid)
+        states = self._rule_states(nid)
         todo = [
             r for r in (self.rules if rules is None else rules)
             if r.watches(kind, status)
@@ -502,7 +559,7 @@ class AlertMonitor:
             return []
         longest = max(r.window_minutes for r in todo)
         start, end = window_bounds(at, longest)
-        posts = self.store.window_posts(nid, start, end)
+        posts = self._window_posts(nid, start, end)
         out: list[Alert] = []
         for rule in todo:
             out.extend(self._apply(rule, nid, at, incident_id, kind, status,
@@ -517,7 +574,7 @@ class AlertMonitor:
         m = self._measure(rule, incident_id, kind, at, posts)
         new_state, event = decide(rule, state, m, watched, at, self.new_id)
         if new_state is not None and new_state != state:
-            self.store.save_rule_state(rule.name, nid, incident_id, new_state)
+            self._save_state(rule.name, nid, incident_id, new_state)
         if event is None:
             return []
         previous = state.open_alert if state is not None else None

@@ -64,6 +64,7 @@ class Runtime:
         )
         self._index: ClaimIndex | None = None
         self._pipeline: Pipeline | None = None
+        self._reader: Store | None = None
         self._engine: NarrativeEngine | None = None
         self._monitor: AlertMonitor | None = None
         self._kinds: ExampleReader | None = None
@@ -80,6 +81,12 @@ class Runtime:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _reads(self) -> Store:
+        """The read-only connection the pipeline's pre-write reads use (one, kept)."""
+        if self._reader is None:
+            self._reader = self.store.reader()
+        return self._reader
+
     def close(self) -> None:
         """Save the index if it changed, then stop the threads and close the database."""
         try:
@@ -90,6 +97,8 @@ class Runtime:
         finally:
             if self._pipeline is not None:
                 self._pipeline.close()
+            if self._reader is not None:
+                self._reader.close()
             self.worker.close()
             self.store.close()
 
@@ -212,6 +221,7 @@ class Runtime:
                 self.monitor(),
                 kinds=self.kind_reader(),
                 stance=self.stance_reader(),
+                reader=self._reads(),
             )
             self.catch_up()
         return self._pipeline

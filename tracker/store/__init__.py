@@ -52,25 +52,38 @@ __all__ = [
 class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
     """The claimwatch database. Safe to share between threads (calls are serialized)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
+        self.readonly = readonly
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            if not self.path.parent.exists():
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            if readonly:
+                # WAL: a reader sees the last commit and never waits for the writer
+                self._db = sqlite3.connect(
+                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0,
+                    isolation_level=None, check_same_thread=False,
+                )
+            else:
+                if not self.path.parent.exists():
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = sqlite3.connect(
+                    self.path, timeout=30.0, isolation_level=None, check_same_thread=False
+                )
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._migrate()
             self.outbox = Outbox(self._db, self._lock)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open database {self.path}: {exc}") from None
         except OSError as exc:
             raise StoreError(f"cannot create database {self.path}: {exc.strerror}") from None
+
+    def reader(self) -> Store:
+        """A read-only connection to the same file, for reads that must not queue behind
+        this store's writes (it sees what was committed)."""
+        return Store(self.path, readonly=True)
 
     @property
     def schema_version(self) -> int:
