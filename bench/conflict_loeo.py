@@ -27,8 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config import RuleSettings, load_settings  # noqa: E402
-from tracker.scoring import (  # noqa: E402
+from tracker.config.settings import RuleSettings, load_settings  # noqa: E402
+from tracker.evaluation.scoring import (  # noqa: E402
     RUMOURS,
     EventScore,
     event_files,

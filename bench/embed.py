@@ -13,7 +13,8 @@ precision`` that runs here (one that would fall back is listed, not measured):
   ``--queries`` texts (evenly spread), whether the top-10 nearest other texts of the corpus
   are the same set as with fp32 vectors (% of queries) and the mean overlap of the two sets;
 - retrieval: MAP@5 of dense retrieval and of the fusion on the CheckThat! 2020 dev split
-  (``tracker.evaluate.evaluate_retrieval``; 10k claims encoded per backend, the slow part;
+  (``tracker.evaluation.checkthat.evaluate_retrieval``; 10k claims encoded per backend,
+  the slow part;
   ``--no-map`` skips it).
 
 Where the CPU has no AMX, ``torch/bf16`` falls back; it is then also measured with the
@@ -42,10 +43,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tracker.embed as embed_module  # noqa: E402
-from tracker.config import EmbeddingSettings  # noqa: E402
-from tracker.embed import SentenceTransformerEmbedder, cpu_flags  # noqa: E402
-from tracker.evaluate import evaluate_retrieval, load_checkthat  # noqa: E402
+import tracker.embedding.model as embed_module  # noqa: E402
+from tracker.config.settings import EmbeddingSettings  # noqa: E402
+from tracker.embedding.model import SentenceTransformerEmbedder, cpu_flags  # noqa: E402
+from tracker.evaluation.checkthat import evaluate_retrieval, load_checkthat  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 DEFAULT_FILE = DATA / "pheme" / "fullthreads" / "germanwings-crash.jsonl"

@@ -7,9 +7,9 @@ One replay per event carries MANY rule variants at once: each variant is its own
 ``[[rules]]`` entry (``v000`` ... ``vNNN``, all held, channel ``log``) and rules keep
 their state per (rule, narrative), so they do not interact; an alert's ``rule`` says
 which variant fired, and each variant is scored from the one replay
-(``tracker.scoring.score_event(..., rule=name)``). ``v000`` is the shipped default rule.
+(``tracker.evaluation.scoring.score_event(..., rule=name)``). ``v000`` is the shipped default rule.
 The other variants are a seeded random sample of the grid ``GRID`` over the keys of
-``tracker.config.RuleSettings`` (a key the settings do not have is left out, so the
+``tracker.config.settings.RuleSettings`` (a key the settings do not have is left out, so the
 script follows the rules as they change).
 
 Objective (higher is better), over a set of events pooled:
@@ -53,9 +53,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config import RuleSettings, Settings, load_settings  # noqa: E402
-from tracker.runtime import shared_embedder  # noqa: E402
-from tracker.scoring import (  # noqa: E402
+from tracker.config.settings import RuleSettings, Settings, load_settings  # noqa: E402
+from tracker.evaluation.scoring import (  # noqa: E402
     LABELS,
     RUMOURS,
     WANTED,
@@ -68,6 +67,7 @@ from tracker.scoring import (  # noqa: E402
     score_event,
     thread_labels,
 )
+from tracker.runtime import shared_embedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out" / "loeo"

@@ -43,7 +43,7 @@ def child(n: int, folder: Path, kind: str) -> dict[str, Any]:
     """In the subprocess: baseline after loading the model, then store + index + queries."""
     import numpy as np
 
-    from tracker.config import load_settings
+    from tracker.config.settings import load_settings
     from tracker.models import Post
     from tracker.runtime import Runtime, shared_embedder
     from tracker.store import NewClaim, NewPost

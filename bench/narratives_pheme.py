@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import DEFAULT_FILE, INCIDENT  # noqa: E402
-from tracker.cli import main as cli  # noqa: E402
+from tracker.cli.app import main as cli  # noqa: E402
 
 
 def main() -> None:

@@ -41,10 +41,10 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config import Settings, load_settings  # noqa: E402
+from tracker.config.settings import Settings, load_settings  # noqa: E402
+from tracker.ingest.files import PostFile  # noqa: E402
 from tracker.pipeline import IngestReport  # noqa: E402
 from tracker.runtime import Runtime  # noqa: E402
-from tracker.sources.files import PostFile  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 EXAMPLE = ROOT / "examples" / "germanwings.toml"

@@ -4,7 +4,7 @@
                                     [--queries 200] [--kinds flat,ivf,hnsw]
                                     [--incident-size 4000]
 
-1. The index alone (``tracker.index.ClaimIndex``), for each size and kind: build time
+1. The index alone (``tracker.index.claim_index.ClaimIndex``), for each size and kind: build time
    (flat: adds in chunks of 20k; ivf: k-means training plus adds; hnsw: graph adds), p50
    and p95 latency of one query at a time (k=10, on this thread, FAISS's default thread
    count), recall@10 against the flat index, and each kind's p50 over flat's p50 measured
@@ -60,9 +60,9 @@ sys.path.insert(0, str(ROOT))
 import faiss  # noqa: E402
 import numpy as np  # noqa: E402
 
-import tracker.index as index_module  # noqa: E402
-from tracker.config import IndexSettings, Settings  # noqa: E402
-from tracker.index import ClaimIndex, nlist_for  # noqa: E402
+import tracker.index.claim_index as index_module  # noqa: E402
+from tracker.config.settings import IndexSettings, Settings  # noqa: E402
+from tracker.index.claim_index import ClaimIndex, nlist_for  # noqa: E402
 from tracker.store import Store  # noqa: E402
 
 DIM = 384

@@ -32,10 +32,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config import Settings, load_settings  # noqa: E402
+from tracker.config.settings import Settings, load_settings  # noqa: E402
 from tracker.errors import PostError  # noqa: E402
+from tracker.ingest.records import parse_post  # noqa: E402
 from tracker.models import Post  # noqa: E402
-from tracker.records import parse_post  # noqa: E402
 from tracker.runtime import Runtime, shared_embedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "twitter15_16" / "twitter15_cascades.jsonl.gz"

@@ -7,7 +7,7 @@ Claims and tweets of both splits are encoded once (about 20,000 texts: a minute 
 two cores). Prints MAP@5 on the tuning split for each fusion weight ``w`` of
 ``w * cosine + (1 - w) * bm25 / max(bm25)`` and each reciprocal-rank-fusion ``k``, the
 best of each, then all four figures of every method on the report split. The tuned values
-belong in ``tracker/retrieval.py`` (``FUSION_WEIGHT``, ``RRF_K``).
+belong in ``tracker/search/retrieval.py`` (``FUSION_WEIGHT``, ``RRF_K``).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config import load_settings  # noqa: E402
-from tracker.evaluate import (  # noqa: E402
+from tracker.config.settings import load_settings  # noqa: E402
+from tracker.evaluation.checkthat import (  # noqa: E402
     ClaimRetrievalData,
     Figures,
     ScoreMatrices,
@@ -34,14 +34,14 @@ from tracker.evaluate import (  # noqa: E402
     rank,
     score_run,
 )
-from tracker.retrieval import (  # noqa: E402
+from tracker.runtime import shared_embedder  # noqa: E402
+from tracker.search.retrieval import (  # noqa: E402
     FUSION_WEIGHT,
     METHODS,
     RRF_K,
     rrf,
     top_k,
 )
-from tracker.runtime import shared_embedder  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "checkthat2020"
 WEIGHTS = [round(w * 0.05, 2) for w in range(21)]
@@ -120,7 +120,7 @@ def main() -> None:
     print(
         f"\nbest on {args.tune}: weighted sum w = {best_w:.2f} (MAP@5 "
         f"{by_weight[best_w].map_5:.4f}), RRF k = {best_k} (MAP@5 {by_k[best_k].map_5:.4f}); "
-        f"in tracker/retrieval.py now: FUSION_WEIGHT = {FUSION_WEIGHT}, RRF_K = {RRF_K}"
+        f"in tracker/search/retrieval.py now: FUSION_WEIGHT = {FUSION_WEIGHT}, RRF_K = {RRF_K}"
     )
 
     report_data, report_scores = part(everything, scores, args.report)

@@ -30,12 +30,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.claims import ClaimAnalyzer, clean_sentence  # noqa: E402
-from tracker.config import EmbeddingSettings  # noqa: E402
+from tracker.claims.examples import ExampleReader  # noqa: E402
+from tracker.claims.extract import ClaimAnalyzer, clean_sentence  # noqa: E402
+from tracker.claims.stance import StanceReader  # noqa: E402
+from tracker.config.settings import EmbeddingSettings  # noqa: E402
 from tracker.models import ClaimKind, Stance  # noqa: E402
-from tracker.reader import ExampleReader  # noqa: E402
 from tracker.runtime import shared_embedder  # noqa: E402
-from tracker.stance import StanceReader  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "pheme"
 CLASSES = (Stance.SUPPORT, Stance.DENY, Stance.QUERY, Stance.COMMENT)

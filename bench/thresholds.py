@@ -54,8 +54,8 @@ from sklearn.metrics import adjusted_rand_score, homogeneity_completeness_v_meas
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.claims import SentenceClaimExtractor, clean_sentence  # noqa: E402
-from tracker.config import Settings  # noqa: E402
+from tracker.claims.extract import SentenceClaimExtractor, clean_sentence  # noqa: E402
+from tracker.config.settings import Settings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "pheme"
 OUT = ROOT / "bench" / "out"

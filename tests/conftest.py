@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from tracker.cli import main
-from tracker.config import EmbeddingSettings, Settings, load_settings
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.cli.app import main
+from tracker.config.settings import EmbeddingSettings, Settings, load_settings
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.runtime import shared_embedder
 
 ROOT = Path(__file__).resolve().parent.parent

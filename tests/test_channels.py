@@ -32,7 +32,7 @@ from alerts.channels import Channel, build_channel, build_channels, close_channe
 from alerts.email import EmailChannel
 from alerts.log import LogChannel
 from alerts.webhook import verify_signature
-from tracker.config import DEFAULT_CHANNELS, ChannelSettings
+from tracker.config.settings import DEFAULT_CHANNELS, ChannelSettings
 from tracker.errors import ConfigError, DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Provenance, Status
 

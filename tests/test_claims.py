@@ -9,15 +9,21 @@ import re
 
 import pytest
 
-from tracker.claims import (
+from tracker.claims.extract import (
     ClaimAnalyzer,
     ClaimExtractor,
     ClaimKind,
     ExtractedClaim,
     SentenceClaimExtractor,
 )
+from tracker.claims.lexicon import (
+    DEFAULT_ACTORS,
+    DEFAULT_LEXICON,
+    Actor,
+    Lexicon,
+    actors_from_config,
+)
 from tracker.errors import ConfigError
-from tracker.lexicon import DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon, actors_from_config
 
 GROUP_A = Actor("Group A", ("group A", "GA"))
 GROUP_B = Actor("Group B", ("group B",))

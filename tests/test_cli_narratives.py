@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from conftest import run_cli, write_config
 
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.embedding.model import SentenceTransformerEmbedder
 
 NARRATIVE_KEYS = {"id", "incident_id", "label", "kind", "actors", "negated", "status", "size",
                   "authors", "first_seen", "first_post_id"}

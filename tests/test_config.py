@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from tracker.config import (
+from tracker.claims.lexicon import DEFAULT_ACTORS, Actor
+from tracker.config.settings import (
     DEFAULT_CHANNELS,
     DEFAULT_RULES,
     ChannelSettings,
@@ -20,7 +21,6 @@ from tracker.config import (
     load_settings,
 )
 from tracker.errors import ConfigError
-from tracker.lexicon import DEFAULT_ACTORS, Actor
 
 
 def test_example_config_documents_every_setting_with_its_default() -> None:

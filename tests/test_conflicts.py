@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from conftest import run_cli, write_config
 
-from tracker.conflicts import find_conflicts
-from tracker.lexicon import DEFAULT_LEXICON
+from tracker.claims.lexicon import DEFAULT_LEXICON
+from tracker.claims.values import ValueReader
 from tracker.models import Tier
+from tracker.rules.conflicts import find_conflicts
 from tracker.store import ValuePost
-from tracker.values import ValueReader
 
 START = datetime(2026, 11, 21, 18, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import GERMANWINGS, ROOT, run_cli, write_config
 
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.store import Store
 
 

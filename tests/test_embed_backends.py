@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from conftest import GERMANWINGS
 
-import tracker.embed as embed_module
-from tracker.config import EmbeddingSettings
-from tracker.embed import SentenceTransformerEmbedder, cpu_flags, resolve_model
-from tracker.embed_onnx import export_model
+import tracker.embedding.model as embed_module
+from tracker.config.settings import EmbeddingSettings
+from tracker.embedding.model import SentenceTransformerEmbedder, cpu_flags, resolve_model
+from tracker.embedding.onnx import export_model
 from tracker.runtime import shared_embedder
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def other(request: pytest.FixtureRequest) -> Iterator[SentenceTransformerEmbedde
         SentenceTransformerEmbedder(settings) if backend == "torch" else shared_embedder(settings)
     )
     if backend == "openvino" and precision == "bf16":
-        from tracker.embed_openvino import openvino_has_bf16
+        from tracker.embedding.openvino import openvino_has_bf16
 
         if not openvino_has_bf16(importlib.import_module("openvino").Core()):
             # a CPU without bf16: it falls back to OpenVINO fp32, and that is what's tested

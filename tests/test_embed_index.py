@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tracker.config import EmbeddingSettings
-from tracker.embed import ModelWorker, SentenceTransformerEmbedder, resolve_model
+from tracker.config.settings import EmbeddingSettings
+from tracker.embedding.model import ModelWorker, SentenceTransformerEmbedder, resolve_model
 from tracker.errors import ModelError
-from tracker.index import ClaimIndex
+from tracker.index.claim_index import ClaimIndex
 from tracker.models import Post
 from tracker.store import NewClaim, NewPost, Store
 

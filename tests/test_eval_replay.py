@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from conftest import run_cli, write_config
 
-from tracker.cascades import cascade_records
-from tracker.scoring import read_events, thread_labels
+from tracker.evaluation.cascades import cascade_records
+from tracker.evaluation.scoring import read_events, thread_labels
 
 T0 = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from conftest import GERMANWINGS, run_cli, write_config
 
-import tracker.index as index_module
-from tracker.config import IndexSettings
-from tracker.embed import SentenceTransformerEmbedder
-from tracker.index import ClaimIndex
+import tracker.index.claim_index as index_module
+from tracker.config.settings import IndexSettings
+from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.index.claim_index import ClaimIndex
 from tracker.models import Post
 from tracker.store import NewClaim, NewPost, Store
 

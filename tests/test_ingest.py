@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import GERMANWINGS, run_cli
 
-from tracker.config import load_settings
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.config.settings import load_settings
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.store import Store
 
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import write_config
 
-from tracker.config import load_settings
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.config.settings import load_settings
+from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.ingest.records import parse_post
 from tracker.models import ClaimKind, FindingStatus, Narrative, Post, Status, Tier
-from tracker.records import parse_post
 from tracker.runtime import Runtime
 
 INCIDENT = """

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from tracker.claims import SentenceClaimExtractor
+from tracker.claims.extract import SentenceClaimExtractor
 from tracker.errors import PostError
+from tracker.ingest.normalize import normalize_text
+from tracker.ingest.records import parse_post
 from tracker.models import Tier
-from tracker.normalize import normalize_text
-from tracker.records import parse_post
 
 
 def _parse(record: dict[str, Any]) -> Any:

@@ -11,10 +11,10 @@ import pytest
 from conftest import DATA
 from typer.testing import CliRunner
 
-from tracker.cli_eval import eval_app
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.cli.eval import eval_app
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import InputError
-from tracker.evaluate import (
+from tracker.evaluation.checkthat import (
     ClaimRetrievalData,
     average_precision,
     evaluate_retrieval,
@@ -23,7 +23,7 @@ from tracker.evaluate import (
     precision,
     score_run,
 )
-from tracker.retrieval import Bm25Index, fuse, rrf, tokenize, top_k
+from tracker.search.retrieval import Bm25Index, fuse, rrf, tokenize, top_k
 
 CHECKTHAT = DATA / "checkthat2020"
 

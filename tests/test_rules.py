@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from alerts.outbox import DeliveryState, Drainer, Outbox, RetryPolicy
-from tracker.config import RuleSettings
+from tracker.config.settings import RuleSettings
 from tracker.errors import DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Status
-from tracker.rates import Sample, narrative_rate
-from tracker.rules import Rule, decide, measure
+from tracker.rules.monitor import Rule, decide, measure
+from tracker.rules.rates import Sample, narrative_rate
 from tracker.store import Store
 
 T0 = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)

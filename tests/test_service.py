@@ -35,11 +35,11 @@ from aiohttp import web
 from conftest import ROOT, run_cli, write_config
 
 from alerts.webhook import verify_signature
-from tracker.api import BodyError, read_items
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.daemon.api import BodyError, read_items
+from tracker.daemon.service import Intake, IntakeClosed, IntakeFull, retry_delay
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.models import Post
 from tracker.pipeline import Outcome
-from tracker.service import Intake, IntakeClosed, IntakeFull, retry_delay
 from tracker.store import Store
 
 T = TypeVar("T")

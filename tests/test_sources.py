@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from tracker.config import SourceSettings
+from tracker.config.settings import SourceSettings
 from tracker.errors import ConfigError, SourceError
 from tracker.models import Tier
 from tracker.sources.base import Poll, RateLimitError, Source, display_url

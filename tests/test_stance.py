@@ -7,13 +7,13 @@ from dataclasses import fields
 import numpy as np
 import pytest
 
-from tracker.claims import ClaimAnalyzer, ExtractedClaim
-from tracker.embed import SentenceTransformerEmbedder
+from tracker.claims.examples import KIND_THRESHOLD, ExampleReader
+from tracker.claims.extract import ClaimAnalyzer, ExtractedClaim
+from tracker.claims.lexicon import DEFAULT_LEXICON, EXAMPLE_FIELDS, Lexicon
+from tracker.claims.stance import STANCE_THRESHOLD, StanceReader
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import ConfigError
-from tracker.lexicon import DEFAULT_LEXICON, EXAMPLE_FIELDS, Lexicon
 from tracker.models import ClaimKind, Stance
-from tracker.reader import KIND_THRESHOLD, ExampleReader
-from tracker.stance import STANCE_THRESHOLD, StanceReader
 
 
 @pytest.fixture(scope="module")

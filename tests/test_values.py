@@ -12,10 +12,10 @@ import timeit
 
 import pytest
 
+from tracker.claims.lexicon import DEFAULT_LEXICON, Lexicon
+from tracker.claims.values import QUESTION_KINDS, QUESTIONS, Value, ValueReader
 from tracker.errors import ConfigError
-from tracker.lexicon import DEFAULT_LEXICON, Lexicon
 from tracker.models import ClaimKind
-from tracker.values import QUESTION_KINDS, QUESTIONS, Value, ValueReader
 
 INF = math.inf
 

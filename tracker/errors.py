@@ -12,7 +12,7 @@
     ├── SourceError                 a source failed (``transient`` says whether to retry)
     └── DeliveryError               an alert could not be delivered
 
-Library code raises these; only ``tracker.cli`` turns them into messages and exit codes.
+Library code raises these; only ``tracker.cli.app`` turns them into messages and exit codes.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ class Finding:
     post_id: str | None = None
     authority: str | None = None  # the official it came from ("police", "ctd")
     author: str | None = None  # who posted it (a newsroom reporting an official's word)
-    # the answers it gives to questions with comparable values (tracker.values.Value
+    # the answers it gives to questions with comparable values (tracker.claims.values.Value
     # as_dict data: {"question": "dead", "low": 150, "high": 150}, ...)
     values: tuple[dict[str, Any], ...] = ()
 

@@ -18,17 +18,17 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from tracker.claims import ClaimExtractor, ExtractedClaim
-from tracker.embed import Embedder, ModelWorker
+from tracker.claims.extract import ClaimExtractor, ExtractedClaim
+from tracker.embedding.model import Embedder, ModelWorker
 from tracker.errors import PostError
-from tracker.incidents import IncidentLinker
-from tracker.index import ClaimIndex
+from tracker.index.claim_index import ClaimIndex
+from tracker.ingest.normalize import text_hash
+from tracker.ingest.tiers import TierResolver
+from tracker.linking.incidents import IncidentLinker
 from tracker.models import Alert, ClaimKind, Post, Stance
-from tracker.narratives import NarrativeEngine, ProcessReport
-from tracker.normalize import text_hash
-from tracker.rules import AlertMonitor
+from tracker.narratives.engine import NarrativeEngine, ProcessReport
+from tracker.rules.monitor import AlertMonitor
 from tracker.store import NewClaim, NewPost, Store
-from tracker.tiers import TierResolver
 
 __all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected", "reject"]
 

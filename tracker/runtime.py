@@ -9,12 +9,16 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 
 from alerts.outbox import RetryPolicy
-from tracker.claims import ClaimAnalyzer
-from tracker.config import EmbeddingSettings, Settings
-from tracker.embed import Embedder, ModelWorker, SentenceTransformerEmbedder
+from tracker.claims.examples import ExampleReader
+from tracker.claims.extract import ClaimAnalyzer
+from tracker.claims.stance import StanceReader
+from tracker.config.settings import EmbeddingSettings, Settings
+from tracker.embedding.model import Embedder, ModelWorker, SentenceTransformerEmbedder
 from tracker.errors import InputError
-from tracker.incidents import IncidentLinker, incident_from_settings
-from tracker.index import ClaimIndex, ReconcileReport
+from tracker.index.claim_index import ClaimIndex, ReconcileReport
+from tracker.ingest.normalize import normalize_text, text_hash
+from tracker.ingest.tiers import TierResolver
+from tracker.linking.incidents import IncidentLinker, incident_from_settings
 from tracker.models import (
     ClaimKind,
     Finding,
@@ -24,15 +28,11 @@ from tracker.models import (
     QueryHit,
     Status,
 )
-from tracker.narratives import NarrativeEngine, ProcessReport
-from tracker.normalize import normalize_text, text_hash
+from tracker.narratives.engine import NarrativeEngine, ProcessReport
 from tracker.pipeline import Pipeline
-from tracker.reader import ExampleReader
-from tracker.retrieval import TermStats, fuse
-from tracker.rules import AlertMonitor, Rule
-from tracker.stance import StanceReader
+from tracker.rules.monitor import AlertMonitor, Rule
+from tracker.search.retrieval import TermStats, fuse
 from tracker.store import Store
-from tracker.tiers import TierResolver
 
 __all__ = ["Runtime", "shared_embedder"]
 
@@ -366,7 +366,7 @@ class Runtime:
 
         Ranking: the dense (FAISS) candidates, at least 50, re-ranked by the fusion of
         their cosine similarity with BM25 under the whole corpus's term weights
-        (:data:`tracker.retrieval.FUSION_WEIGHT`): that is ``score``; ``similarity`` is
+        (:data:`tracker.search.retrieval.FUSION_WEIGHT`): that is ``score``; ``similarity`` is
         the cosine similarity. On CheckThat! 2020 dev this ranking scores MAP@5 .852
         against .800 for dense alone."""
         if incident_id is not None:

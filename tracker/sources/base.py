@@ -31,8 +31,8 @@ import aiohttp
 
 from tracker import __version__
 from tracker.errors import SourceError
+from tracker.ingest.normalize import normalize_text
 from tracker.models import Post, Tier
-from tracker.normalize import normalize_text
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -125,7 +125,7 @@ def display_url(url: str) -> str:
 
 def html_to_text(value: str) -> str:
     """Visible text of an HTML fragment: source line breaks folded like any whitespace,
-    inline tags unwrapped, then :func:`~tracker.normalize.normalize_text` (block tags
+    inline tags unwrapped, then :func:`~tracker.ingest.normalize.normalize_text` (block tags
     become line breaks, entities decoded, whitespace folded, NFC). Text without a ``<`` is
     taken as plain text and keeps its line breaks."""
     if "<" in value:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import aiohttp
 
-from tracker.config import SourceSettings
+from tracker.config.settings import SourceSettings
 from tracker.errors import ConfigError
 from tracker.sources.base import Source, parse_tier
 from tracker.sources.mastodon import MastodonSource

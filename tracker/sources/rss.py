@@ -35,8 +35,8 @@ import aiohttp
 import feedparser
 
 from tracker.errors import SourceError
+from tracker.ingest.normalize import text_hash
 from tracker.models import Post, Tier
-from tracker.normalize import text_hash
 from tracker.sources.base import HttpSource, Poll, display_url, html_to_text, with_timeout
 
 __all__ = ["SEEN_LIMIT", "RssSource"]

@@ -39,10 +39,10 @@ from typing import Any
 
 import aiohttp
 
-from tracker.config import SourceSettings
+from tracker.config.settings import SourceSettings
 from tracker.errors import SourceError
+from tracker.ingest.normalize import normalize_text
 from tracker.models import Post, Tier
-from tracker.normalize import normalize_text
 from tracker.sources.base import (
     HttpSource,
     Poll,

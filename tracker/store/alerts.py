@@ -20,7 +20,7 @@ __all__ = ["AlertTables", "ConflictRow", "RuleState", "ValuePost", "WindowPost"]
 class WindowPost:
     """A narrative post as rates need it: event time, author, followers (0 when unknown),
     whether it is verified reporting (a confirmed claim: see
-    :func:`tracker.narratives.is_verified_reporting`, or a repost of one), how it takes
+    :func:`tracker.narratives.engine.is_verified_reporting`, or a repost of one), how it takes
     part (``claim``, ``repost``, ``reply``) and a reply's stance."""
 
     at: datetime
@@ -59,7 +59,7 @@ class ValuePost:
     author: str | None
     tier: Tier
     at: datetime
-    values: tuple[dict[str, Any], ...]  # tracker.values.Value data
+    values: tuple[dict[str, Any], ...]  # tracker.claims.values.Value data
     actors: tuple[str, ...]  # an unnegated attribution's actors and candidates, else ()
 
 

@@ -39,7 +39,7 @@ class NewClaim:
     negated: bool = False
     official_voice: bool = False
     authority: str | None = None
-    values: tuple[dict[str, Any], ...] = ()  # tracker.values.Value data
+    values: tuple[dict[str, Any], ...] = ()  # tracker.claims.values.Value data
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,7 @@ class ClaimInfo:
     official_voice: bool
     vector: np.ndarray | None
     authority: str | None = None
-    values: tuple[dict[str, Any], ...] = ()  # tracker.values.Value data
+    values: tuple[dict[str, Any], ...] = ()  # tracker.claims.values.Value data
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,7 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE confirmed = 1;
     """,
     # 6: conflicting reports: the values a claim or a finding gives to questions with
-    # comparable answers (JSON lists of tracker.values.Value data, NULL when none), and
+    # comparable answers (JSON lists of tracker.claims.values.Value data, NULL when none), and
     # the state of each conflict rule on each question of an incident, with its sides
     """
     ALTER TABLE claims ADD COLUMN vals TEXT;

@@ -1,0 +1,109 @@
+"""A reply's stance toward what it answers: support, deny, query or comment.
+
+:class:`StanceReader` reads cues first (word lists in :class:`~tracker.claims.lexicon.Lexicon`:
+``deny_cues``, ``query_cues``, ``support_cues``: "fake", "not true", "stop spreading";
+"is this true?", "source?"; "confirmed", "exactly"), then, when the cues are silent and
+the reply's vector is given, the example reader (:mod:`tracker.claims.examples`) over the
+lexicon's ``deny_examples``, ``query_examples``, ``support_examples`` and
+``comment_examples``; otherwise the reply is a comment. Calibrated on RumourEval 2017's
+labelled replies by leave-one-event-out (``bench/stance.py``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from tracker.claims.examples import Encode, ExampleReader
+from tracker.claims.extract import _URL, _lower, _WordList
+from tracker.claims.lexicon import DEFAULT_LEXICON, Lexicon
+from tracker.models import Stance
+
+__all__ = ["STANCE_THRESHOLD", "StanceReader", "stance_examples"]
+
+STANCE_THRESHOLD = 0.48
+"""Cosine to the closest stance example from which the model's label is read, when no cue
+speaks. Chosen by leave-one-event-out on RumourEval 2017's seven labelled events
+(``bench/stance.py``): every fold, tuned on the six other events, chose 0.48."""
+
+_LEAD = re.compile(r"^(?:[.\s]*@\w+[:,]?\s+)+")
+_QUOTE = re.compile(r"^(?:rt\s+@\w+|[\"“]\s*@\w+\s*:|mt\s+@\w+)", re.I)
+
+
+def stance_examples(lexicon: Lexicon = DEFAULT_LEXICON) -> dict[str, tuple[str, ...]]:
+    """The lexicon's stance examples, by stance: ``{"deny": (...), ...}``."""
+    return {
+        Stance.DENY.value: lexicon.deny_examples,
+        Stance.QUERY.value: lexicon.query_examples,
+        Stance.SUPPORT.value: lexicon.support_examples,
+        Stance.COMMENT.value: lexicon.comment_examples,
+    }
+
+
+class StanceReader:
+    """Reads a reply's stance: cues, then (with a vector) the example reader.
+
+    ``model`` is an :class:`ExampleReader` over stance examples (see
+    :meth:`with_model`), or None for cues alone. ``question_is_query``: a reply holding a
+    question mark and no other cue asks the poster something (query).
+    """
+
+    def __init__(
+        self,
+        lexicon: Lexicon = DEFAULT_LEXICON,
+        model: ExampleReader | None = None,
+        *,
+        question_is_query: bool = True,
+    ) -> None:
+        lexicon.validate()
+        self.lexicon = lexicon
+        self.model = model
+        self.question_is_query = question_is_query
+        self._deny = _WordList(lexicon.deny_cues)
+        self._query = _WordList(lexicon.query_cues)
+        self._support = _WordList(lexicon.support_cues)
+        self._questions = lexicon.question_marks
+
+    @classmethod
+    def with_model(
+        cls,
+        encode: Encode,
+        lexicon: Lexicon = DEFAULT_LEXICON,
+        threshold: float = STANCE_THRESHOLD,
+        *,
+        question_is_query: bool = True,
+    ) -> StanceReader:
+        """A reader whose model is the lexicon's stance examples, embedded by ``encode``."""
+        model = ExampleReader(stance_examples(lexicon), encode, threshold)
+        return cls(lexicon, model, question_is_query=question_is_query)
+
+    def cue(self, text: str) -> Stance | None:
+        """The stance the cues read in ``text``, None when they are silent. Deny wins over
+        query, query over support; a quoted repost ("RT @x", "“@x: ...") supports."""
+        body = _LEAD.sub("", _URL.sub(" ", text)).strip()
+        low = _lower(body)
+        if self._deny.search(low, body):
+            return Stance.DENY
+        if self._query.search(low, body):
+            return Stance.QUERY
+        if self._support.search(low, body) or _QUOTE.match(body) is not None:
+            return Stance.SUPPORT
+        if self.question_is_query and any(q in body for q in self._questions):
+            return Stance.QUERY
+        return None
+
+    def read(self, text: str, vector: np.ndarray | None = None) -> Stance:
+        """The stance of a reply: its cues, else the model on ``vector`` (the embedding of
+        the reply's text) when both are there, else comment."""
+        found = self.cue(text)
+        if found is not None:
+            return found
+        if vector is not None and self.model is not None:
+            label, _ = self.model.nearest(vector)
+            if label is not None:
+                try:
+                    return Stance(label)
+                except ValueError:
+                    return Stance.COMMENT
+        return Stance.COMMENT

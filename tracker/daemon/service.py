@@ -1,0 +1,804 @@
+"""The daemon behind ``claimwatch run``: one process, one event loop, an aiohttp application
+(the HTTP API of :mod:`tracker.daemon.api`) and an APScheduler 3.x ``AsyncIOScheduler`` running:
+
+- ``poll:NAME`` per enabled source, every ``interval_seconds`` (a little jitter): fetch what
+  is new since the saved cursor, commit it through the pipeline, and only then save the new
+  cursor. A failing source logs its name and reason and is retried with exponential backoff
+  (the reset time of a rate limit when the server gave one) while the others carry on; a
+  disabled source (an X source without a token) logs one line at start and is never polled;
+- ``consolidate`` every ``[service] consolidate_seconds``: merge and relabel narratives;
+- ``evaluate`` every ``evaluate_seconds``: pick up incidents changed by the CLI, then
+  evaluate the alert rules at the current time (alerts on narratives gone quiet resolve);
+- ``drain`` every ``drain_seconds`` (and at once after a batch raised alerts): send due
+  alert deliveries from the outbox;
+- ``save-index`` every ``save_index_seconds``: save the FAISS index when it changed.
+
+Posts from sources and from ``POST /v1/posts`` go through one :class:`Intake` queue, processed
+one batch at a time (small batches that wait together are merged, up to ``[ingest]
+batch_posts`` posts); a pushed batch is answered only after it is committed. The model and
+FAISS stay on the runtime's model worker thread, SQLite writes on the pipeline's writer
+thread, reads on ``asyncio.to_thread``: the loop only waits.
+
+SIGTERM or SIGINT: stop accepting (POST answers 503, then the listening socket closes),
+finish the requests and the batch in flight, drain what the outbox can send quickly, save
+the index, log a one-line summary and return, all within ``[service] grace_seconds``.
+
+Test-only: when the environment variable ``CLAIMWATCH_X_API_BASE`` holds a base URL
+(``http://127.0.0.1:PORT``), X sources send their requests for api.x.com / api.twitter.com
+there instead (the tweepy host is fixed). Never set it in production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import signal
+import sqlite3
+import time
+from collections import Counter as Tally
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from yarl import URL
+
+from alerts.channels import Channel, build_channels, close_channels
+from alerts.outbox import Drainer
+from tracker.config.settings import Settings, SourceSettings
+from tracker.daemon.metrics import Metrics, TimedEmbedder
+from tracker.errors import ConfigError, SourceError
+from tracker.models import Alert, Post
+from tracker.pipeline import Outcome, Pipeline
+from tracker.runtime import Runtime, shared_embedder
+from tracker.sources.base import RateLimitError, Source
+from tracker.sources.registry import build_source
+from tracker.views import iso
+
+__all__ = [
+    "X_API_BASE_ENV",
+    "Daemon",
+    "Intake",
+    "IntakeClosed",
+    "IntakeFull",
+    "SourceHealth",
+    "Summary",
+    "retry_delay",
+    "run_daemon",
+    "serve",
+]
+
+log = logging.getLogger("claimwatch.service")
+
+X_API_BASE_ENV = "CLAIMWATCH_X_API_BASE"
+"""Test-only: a base URL the X sources' requests are sent to instead of the X API."""
+
+MAX_BACKOFF_SECONDS = 900.0
+"""A failing source is retried at least this often (seconds), unless its interval is longer
+or a rate limit says to wait longer."""
+
+Process = Callable[[list[Post]], Awaitable[list[Outcome]]]
+
+
+def retry_delay(
+    failures: int, interval: float, *, reset_in: float | None = None,
+    cap: float = MAX_BACKOFF_SECONDS,
+) -> float:
+    """Seconds to wait before polling a source again after ``failures`` failed polls in a
+    row (1 for the first): ``interval`` doubled per further failure, at most
+    ``max(cap, interval)``, and never less than ``reset_in`` (seconds until a rate limit
+    resets) when given."""
+    delay = float(min(max(cap, interval), interval * 2.0 ** max(0, failures - 1)))
+    if reset_in is not None:
+        delay = max(delay, reset_in)
+    return delay
+
+
+class IntakeFull(Exception):  # noqa: N818 (a state, not a failure)
+    """The intake queue holds ``capacity`` pushed batches already."""
+
+
+class IntakeClosed(Exception):  # noqa: N818
+    """The intake is shutting down and takes no more batches."""
+
+
+@dataclass(slots=True)
+class _Batch:
+    posts: list[Post]
+    future: asyncio.Future[list[Outcome]]
+
+
+class Intake:
+    """The processing queue: batches of posts processed one at a time, in order.
+
+    ``offer`` (pushed batches) refuses with :class:`IntakeFull` when ``capacity`` batches
+    wait already; ``submit`` (polled batches) always queues. Batches waiting together are
+    merged into one call of ``process`` of at most ``max_posts`` posts (a larger batch is
+    processed in slices of that size); each caller gets the outcomes of its own posts, in
+    its order, once ``process`` has returned (committed)."""
+
+    def __init__(self, process: Process, *, capacity: int, max_posts: int) -> None:
+        self._process = process
+        self.capacity = capacity
+        self.max_posts = max(1, max_posts)
+        self._pending: deque[_Batch] = deque()
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self.in_flight = 0  # posts being processed now
+
+    @property
+    def depth(self) -> int:
+        """Batches waiting (not counting the one being processed)."""
+        return len(self._pending)
+
+    @property
+    def full(self) -> bool:
+        return len(self._pending) >= self.capacity
+
+    def start(self) -> None:
+        """Start processing (inside the running loop)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="claimwatch-intake")
+
+    def offer(self, posts: list[Post]) -> asyncio.Future[list[Outcome]]:
+        """Queue a pushed batch; raises :class:`IntakeFull` or :class:`IntakeClosed`."""
+        if self.full:
+            raise IntakeFull()
+        return self._queue(posts)
+
+    async def submit(self, posts: list[Post]) -> list[Outcome]:
+        """Queue a batch whatever the depth and wait until it is committed."""
+        return await self._queue(posts)
+
+    def _queue(self, posts: list[Post]) -> asyncio.Future[list[Outcome]]:
+        if self._closing:
+            raise IntakeClosed()
+        batch = _Batch(list(posts), asyncio.get_running_loop().create_future())
+        self._pending.append(batch)
+        self._wakeup.set()
+        return batch.future
+
+    async def close(self, timeout: float) -> bool:
+        """Take no more batches; process those queued, waiting at most ``timeout``
+        seconds. True when everything queued was processed."""
+        self._closing = True
+        self._wakeup.set()
+        if self._task is None:
+            return not self._pending
+        done, _ = await asyncio.wait({self._task}, timeout=max(0.0, timeout))
+        if not done:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for batch in self._pending:
+            if not batch.future.done():
+                batch.future.set_exception(IntakeClosed())
+        self._pending.clear()
+        return bool(done)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._pending:
+                if self._closing:
+                    return
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            group = [self._pending.popleft()]
+            size = len(group[0].posts)
+            while self._pending and size + len(self._pending[0].posts) <= self.max_posts:
+                group.append(self._pending.popleft())
+                size += len(group[-1].posts)
+            await self._handle(group)
+
+    async def _handle(self, group: list[_Batch]) -> None:
+        posts = [p for b in group for p in b.posts]
+        outcomes: list[Outcome] = []
+        self.in_flight = len(posts)
+        try:
+            for start in range(0, len(posts), self.max_posts):
+                outcomes.extend(await self._process(posts[start : start + self.max_posts]))
+        except Exception as exc:
+            for batch in group:
+                if not batch.future.done():
+                    batch.future.set_exception(exc)
+            return
+        except BaseException:
+            for batch in group:
+                if not batch.future.done():
+                    batch.future.cancel()
+            raise
+        finally:
+            self.in_flight = 0
+        at = 0
+        for batch in group:
+            if not batch.future.done():
+                batch.future.set_result(outcomes[at : at + len(batch.posts)])
+            at += len(batch.posts)
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    """What ``/healthz`` says of one source. Times are UTC; ``retry_at`` is monotonic."""
+
+    name: str
+    type: str
+    interval: float
+    disabled: str | None = None
+    last_poll: datetime | None = None
+    ok: bool | None = None
+    reason: str | None = None
+    polls: int = 0
+    failures: int = 0  # in a row
+    posts: int = 0  # stored by this process
+    retry_at: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type, "disabled": self.disabled, "last_poll": iso(self.last_poll),
+            "ok": self.ok, "reason": self.reason, "polls": self.polls,
+            "failures": self.failures, "posts": self.posts,
+        }
+
+
+@dataclass(slots=True)
+class Summary:
+    """What one run of the daemon did, for the line logged at exit."""
+
+    started: float = field(default_factory=time.monotonic)
+    stored: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    polls: int = 0
+    poll_errors: int = 0
+    alerts: int = 0
+    sent: int = 0
+    pending: int = 0
+    unfinished: int = 0
+    vectors: int = 0
+    index_saved: bool = False
+
+    def line(self) -> str:
+        """One line: counts since start, deliveries left, the index."""
+        seconds = time.monotonic() - self.started
+        index = f"index saved ({self.vectors} vectors)" if self.index_saved else (
+            f"index unchanged ({self.vectors} vectors)")
+        left = f", {self.unfinished} queued posts left unprocessed" if self.unfinished else ""
+        return (
+            f"claimwatch stopped after {seconds:.0f} s: {self.stored} posts stored, "
+            f"{self.duplicates} duplicates, {self.rejected} rejected; {self.polls} polls "
+            f"({self.poll_errors} failed); {self.alerts} alert events; {self.sent} deliveries "
+            f"sent, {self.pending} pending; {index}{left}"
+        )
+
+
+def _x_session(base: str) -> aiohttp.ClientSession:
+    """Test-only: a session sending api.x.com / api.twitter.com requests to ``base``."""
+    target = URL(base)
+
+    async def to_base(
+        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
+        if request.url.host in ("api.twitter.com", "api.x.com"):
+            url = request.url.with_scheme(target.scheme).with_host(target.host or "127.0.0.1")
+            request.url = url.with_port(target.port)
+        return await handler(request)
+
+    return aiohttp.ClientSession(middlewares=(to_base,))
+
+
+class Daemon:
+    """The daemon's state: pipeline, intake, sources, scheduler, outbox drainer.
+
+    Build one per run, attach :meth:`lifespan` to the aiohttp app's ``cleanup_ctx`` (as
+    :func:`serve` does) and call :meth:`request_stop` to shut it down."""
+
+    def __init__(
+        self, settings: Settings, runtime: Runtime, metrics: Metrics, *,
+        environ: Mapping[str, str],
+    ) -> None:
+        self.settings = settings
+        self.runtime = runtime
+        self.metrics = metrics
+        self.environ = environ
+        service = settings.service
+        self.token: str | None = (environ.get(service.token_env) or "").strip() or None
+        self.database = str(settings.db_path.resolve())
+        self.intake = Intake(self._process, capacity=service.queue_batches,
+                             max_posts=settings.ingest.batch_posts)
+        metrics.watch_queue(lambda: self.intake.depth)
+        self.summary = Summary()
+        self.health: dict[str, SourceHealth] = {}
+        self.sources: dict[str, Source] = {}
+        self._source_settings: dict[str, SourceSettings] = {s.name: s for s in settings.sources}
+        self.accepting = False
+        self.stopping = False
+        self.stopped = asyncio.Event()
+        self.deadline = float("inf")  # monotonic, once a stop is requested
+        self._pipeline: Pipeline | None = None
+        self._drainer: Drainer | None = None
+        self._channels: dict[str, Channel] = {}
+        self._scheduler: AsyncIOScheduler | None = None
+        self._x_http: aiohttp.ClientSession | None = None
+        self._terms: tuple[str, ...] = ()
+        self._incidents: dict[str, tuple[Any, ...]] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._drain_lock = asyncio.Lock()
+        # Runtime.query updates its BM25 statistics in place: one query at a time.
+        self.query_lock = asyncio.Lock()
+        self._since_consolidate = 0
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            raise RuntimeError("the daemon has not started")
+        return self._pipeline
+
+    def request_stop(self) -> None:
+        """Begin a graceful stop (the signal handler): refuse new posts at once; the
+        deadline is ``[service] grace_seconds`` from now."""
+        if self.stopping:
+            return
+        log.info("stopping: finishing the work in flight (at most %g s)",
+                 self.settings.service.grace_seconds)
+        self.stopping = True
+        self.accepting = False
+        self.deadline = time.monotonic() + self.settings.service.grace_seconds
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.pause()
+        self.stopped.set()
+
+    def remaining(self) -> float:
+        """Seconds left before the stop deadline (inf before a stop is requested)."""
+        return self.deadline - time.monotonic()
+
+    async def lifespan(self, app: web.Application) -> AsyncIterator[None]:
+        """The aiohttp ``cleanup_ctx``: start everything, yield while serving, stop."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def start(self) -> None:
+        """Open the index and pipeline (catching up on unprocessed posts), load the model,
+        build channels and sources, schedule the jobs and start taking posts."""
+        settings = self.settings
+        base = (self.environ.get(X_API_BASE_ENV) or "").strip()
+        try:
+            self._channels = build_channels(
+                [c.model_dump() for c in settings.channels], environ=self.environ
+            )
+            if base and any(s.type == "x" for s in settings.sources):
+                log.warning("%s is set: X requests go to %s (test only)", X_API_BASE_ENV, base)
+                self._x_http = _x_session(base)
+            for spec in settings.sources:
+                self._add_source(spec)
+            self._pipeline = await asyncio.to_thread(self.runtime.pipeline)
+            embedder = self.runtime.embedder
+            await self.runtime.worker.run(lambda: embedder.dim)  # load the model now
+            await self._refresh_incidents()
+        except BaseException:
+            await self._close_connections()
+            raise
+        self._drainer = Drainer(
+            self.runtime.store.outbox, self._channels, self.runtime.retry_policy(),
+            blocking=self._writer, on_result=self._delivery_result,
+        )
+        self.intake.start()
+        self._schedule()
+        self.accepting = True
+        self.spawn("warm-query", self._warm_query)
+        for health in self.health.values():
+            if health.disabled:
+                log.warning("%s", health.disabled)
+        log.info("ready: %d sources polled, %d disabled; %d channels; database %s",
+                 sum(1 for h in self.health.values() if not h.disabled),
+                 sum(1 for h in self.health.values() if h.disabled), len(self._channels),
+                 self.database)
+
+    def _add_source(self, spec: SourceSettings) -> None:
+        source = build_source(
+            spec, terms=lambda: self._terms, environ=self.environ,
+            session=self._x_http if spec.type == "x" else None,
+        )
+        self.sources[spec.name] = source
+        self.health[spec.name] = SourceHealth(
+            spec.name, spec.type, spec.interval_seconds, disabled=source.disabled_reason
+        )
+
+    def _schedule(self) -> None:
+        s = self.settings.service
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        now = datetime.now(UTC)
+        common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True}
+        for name, health in self.health.items():
+            if health.disabled:
+                continue
+            interval = health.interval
+            scheduler.add_job(
+                self._job(f"poll {name}", functools.partial(self._poll, name)), "interval",
+                seconds=interval, jitter=min(5.0, interval / 10), id=f"poll:{name}",
+                next_run_time=now, misfire_grace_time=max(30, int(interval)), **common,
+            )
+        periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = [
+            ("consolidate", s.consolidate_seconds, self._consolidate),
+            ("evaluate", s.evaluate_seconds, self._evaluate),
+            ("drain", s.drain_seconds, self._drain),
+            ("save-index", s.save_index_seconds, self._save_index),
+        ]
+        for job_id, seconds, fn in periodic:
+            scheduler.add_job(
+                self._job(job_id, fn), "interval", seconds=seconds,
+                jitter=min(1.0, seconds / 20), id=job_id,
+                misfire_grace_time=max(30, int(seconds)),
+                next_run_time=now if job_id == "drain" else None, **common,
+            )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    def _job(self, what: str, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """``fn`` as a scheduler job: skipped once stopping, tracked so a stop can wait for
+        it, and any failure logged with what failed (the daemon carries on)."""
+
+        async def job() -> None:
+            if self.stopping:
+                return
+            await self._tracked(what, fn)
+
+        return job
+
+    async def _tracked(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await fn()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s failed", what)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def stop(self) -> None:
+        """Finish the jobs and batches in flight, drain quickly, save the index, close
+        connections and log the summary; within the grace period set by
+        :meth:`request_stop` (called here if it was not)."""
+        self.request_stop()
+        grace = self.settings.service.grace_seconds
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=max(0.0, self.remaining() * 0.5))
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # the shutdown runs on the loop
+        finished = await self.intake.close(timeout=max(0.0, self.remaining() * 0.6))
+        if not finished:
+            self.summary.unfinished = self.intake.in_flight
+            log.warning("the batch in flight did not finish within the grace period; its "
+                        "posts are unacknowledged and will be caught up at the next start")
+        if self._drainer is not None:
+            budget = min(max(0.0, self.remaining() - 2.0), max(1.0, grace * 0.25))
+            if budget > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(budget + 1.0), self._drain_lock:
+                        report = await self._drainer.drain_until_settled(budget)
+                        self.summary.sent += report.sent
+        try:
+            if self._pipeline is not None:
+                await self._save_index()
+                self.summary.vectors = len(self.runtime.index())
+                self.summary.pending = (
+                    await asyncio.to_thread(self.runtime.store.outbox.counts)
+                )["pending"]
+        finally:
+            await self._close_connections()
+            log.info("%s", self.summary.line())
+
+    async def _close_connections(self) -> None:
+        for source in self.sources.values():
+            try:
+                await source.close()
+            except Exception:  # closing must not stop the others
+                log.exception("closing source failed")
+        await close_channels(self._channels)
+        if self._x_http is not None:
+            await self._x_http.close()
+
+    async def _warm_query(self) -> None:
+        """Count the stored claims' terms for BM25 now, not in the first query (tens of
+        seconds at a million claims)."""
+        async with self.query_lock:
+            await asyncio.to_thread(self.runtime.term_stats)
+
+    def spawn(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
+        """Run ``fn`` now in a task of its own, tracked like a job."""
+        if self.stopping:
+            return
+        task = asyncio.create_task(self._tracked(what, fn))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _writer(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``fn`` on the pipeline's database writer thread."""
+        return await self.pipeline.run_db(functools.partial(fn, *args, **kwargs))
+
+    # -- posts --------------------------------------------------------------------------
+
+    async def _process(self, posts: list[Post]) -> list[Outcome]:
+        """Store a batch through the pipeline (committed when this returns), and count."""
+        started = time.perf_counter()
+        result = await self.pipeline.add_posts(posts)
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+        stored: Tally[tuple[str, str]] = Tally()
+        duplicates: Tally[str] = Tally()
+        tiers = self.pipeline.tiers
+        for post, outcome in zip(posts, result.outcomes, strict=True):
+            if outcome is Outcome.STORED:
+                stored[(post.source, tiers.tier_of(post).value)] += 1
+            else:
+                duplicates[post.source] += 1
+        for (source, tier), n in stored.items():
+            self.metrics.posts.labels(source, tier).inc(n)
+            if source in self.health:
+                self.health[source].posts += n
+        for source, n in duplicates.items():
+            self.metrics.duplicates.labels(source).inc(n)
+        self.summary.stored += stored.total()
+        self.summary.duplicates += duplicates.total()
+        self._since_consolidate += stored.total()
+        self.metrics.claims.inc(result.claims)
+        self.metrics.narratives.inc(result.narratives)
+        self._alerted(result.alerts)
+        return result.outcomes
+
+    def _alerted(self, alerts: Sequence[Alert]) -> None:
+        for alert in alerts:
+            self.metrics.alerts.labels(alert.event.value).inc()
+            log.info("alert %s %s: narrative %d of %s (%s)", alert.event.value, alert.rule,
+                     alert.narrative_id, alert.incident_id, alert.severity)
+        self.summary.alerts += len(alerts)
+        if alerts:
+            self.spawn("drain", self._drain)
+
+    def reject(self, count: int) -> None:
+        """Count pushed items rejected as malformed."""
+        self.metrics.rejected.inc(count)
+        self.summary.rejected += count
+
+    # -- jobs ---------------------------------------------------------------------------
+
+    async def _poll(self, name: str) -> None:
+        health = self.health[name]
+        if time.monotonic() < health.retry_at:
+            return
+        source = self.sources[name]
+        spec = self._source_settings[name]
+        store = self.runtime.store
+        if spec.type == "x":
+            await self._refresh_incidents()
+        cursor = await asyncio.to_thread(store.cursor, name)
+        try:
+            async with asyncio.timeout(spec.timeout_seconds + 5.0):
+                poll = await source.poll(cursor)
+        except (SourceError, TimeoutError) as exc:
+            self._failed(health, exc)
+            return
+        except Exception as exc:  # a bug in a source must not stop its polling for good
+            if not health.failures:
+                log.exception("source %s failed unexpectedly", name)
+            self._failed(health, SourceError(
+                f"source {name}: unexpected {type(exc).__name__}: {exc}"))
+            return
+        posts = list(poll.posts)
+        if posts:
+            try:
+                await self.intake.submit(posts)
+            except IntakeClosed:
+                return  # stopping: the cursor stays, the next start polls again
+        if poll.cursor is not None and poll.cursor != cursor:
+            await self.pipeline.run_db(store.set_cursor, name, poll.cursor)
+        if health.failures:
+            log.info("source %s is back after %d failed polls", name, health.failures)
+        health.last_poll = datetime.now(UTC)
+        health.ok, health.reason, health.failures, health.retry_at = True, None, 0, 0.0
+        health.polls += 1
+        self.summary.polls += 1
+        self.metrics.source_polls.labels(name).inc()
+
+    def _failed(self, health: SourceHealth, exc: Exception) -> None:
+        if isinstance(exc, TimeoutError):
+            exc = SourceError(f"source {health.name}: the poll took too long")
+        health.last_poll = datetime.now(UTC)
+        health.ok, health.reason = False, str(exc)
+        health.failures += 1
+        health.polls += 1
+        self.summary.polls += 1
+        self.summary.poll_errors += 1
+        self.metrics.source_errors.labels(health.name).inc()
+        reset_in = None
+        if isinstance(exc, RateLimitError) and exc.reset_at is not None:
+            reset_in = (exc.reset_at - datetime.now(UTC)).total_seconds()
+        delay = retry_delay(health.failures, health.interval, reset_in=reset_in)
+        # The job fires every interval: become due just before the firing after the delay
+        # (after a rate limit, not before it resets).
+        early = health.interval / 2 if reset_in is None else 0.0
+        health.retry_at = time.monotonic() + delay - early
+        transient = getattr(exc, "transient", True)
+        log.log(logging.WARNING if transient else logging.ERROR,
+                "%s; failed %d times in a row, next try in about %.0f s", exc,
+                health.failures, delay)
+
+    async def _consolidate(self) -> None:
+        if not self._since_consolidate:
+            return
+        self._since_consolidate = 0
+        merged = await self.pipeline.consolidate()
+        resolved = self.pipeline.take_merge_alerts()
+        if merged:
+            log.info("consolidated: %d narratives merged, %d alerts of merged narratives "
+                     "resolved", merged, len(resolved))
+
+    async def _evaluate(self) -> None:
+        await self._refresh_incidents()
+        monitor = self.runtime.monitor()
+        alerts = await self.pipeline.run_db(monitor.evaluate, [], datetime.now(UTC))
+        self._alerted(alerts)
+
+    async def _drain(self) -> None:
+        if self._drainer is None:
+            return
+        async with asyncio.timeout(300.0), self._drain_lock:
+            report = await self._drainer.drain()
+        self.summary.sent += report.sent
+
+    async def _save_index(self) -> None:
+        index = self.runtime.index()
+        if index.dirty:
+            await self.runtime.worker.run(index.save)
+            self.summary.index_saved = True
+
+    def _delivery_result(self, channel: str, outcome: str) -> None:
+        self.metrics.deliveries.labels(channel, outcome).inc()
+
+    async def _refresh_incidents(self) -> None:
+        """Read the incidents (the CLI may have added, changed or closed one): the X
+        sources' terms are those of the open ones; when any changed, posts are linked
+        against the new set from now on, and the stored posts in the window of a new or
+        changed one are linked to it (those that arrived after the CLI linked them)."""
+        incidents = await asyncio.to_thread(self.runtime.store.incidents)
+        now = datetime.now(UTC)
+        terms: list[str] = []
+        for incident in incidents:
+            if incident.closed_at is None and incident.ends_at >= now:
+                terms.extend(t for t in incident.terms if t not in terms)
+        self._terms = tuple(terms)
+        signature = {
+            i.id: (i.title, i.description, i.terms, i.started_at, i.window_hours, i.closed_at)
+            for i in incidents
+        }
+        if self._incidents is not None and signature != self._incidents:
+            changed = [i for i, sig in signature.items() if self._incidents.get(i) != sig]
+            log.info("incidents changed (%s): linking against %d incidents from now on",
+                     ", ".join(changed) or "removed", len(incidents))
+            await self.pipeline.run_db(self._relink, changed)
+        self._incidents = signature
+
+    def _relink(self, changed: list[str]) -> None:
+        """On the writer thread: narratives read again, a fresh linker, and the posts in
+        the window of each changed incident linked to it (linking is idempotent)."""
+        pipeline = self.pipeline
+        pipeline.engine.reload()
+        pipeline.linker = self.runtime.linker()
+        for incident_id in changed:
+            report = self.runtime.backfill(incident_id)
+            if report.linked:
+                log.info("incident %s: %d stored posts linked", incident_id, report.linked)
+
+    # -- health -------------------------------------------------------------------------
+
+    async def healthz(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the daemon is healthy, and what ``GET /healthz`` shows."""
+        database_ok, problem = await asyncio.to_thread(_database_reachable, self.database)
+        payload: dict[str, Any] = {
+            "status": "ok" if database_ok else "degraded",
+            "accepting": self.accepting,
+            "database": self.database,
+            "database_ok": database_ok,
+            "queue_depth": self.intake.depth,
+            "queue_capacity": self.intake.capacity,
+            "uptime_seconds": round(time.monotonic() - self.summary.started, 1),
+            "sources": {name: h.as_dict() for name, h in self.health.items()},
+        }
+        if problem:
+            payload["database_error"] = problem
+        return database_ok, payload
+
+    def retry_after(self) -> int:
+        """Seconds a client refused with 429 should wait: a guess from the queue depth."""
+        return max(1, min(60, self.intake.depth))
+
+
+def _database_reachable(path: str) -> tuple[bool, str | None]:
+    """Open the database read-only on a connection of its own and read from it."""
+    try:
+        with contextlib.closing(
+            sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=2.0)
+        ) as db:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return True, None
+    except sqlite3.Error as exc:
+        return False, str(exc)
+
+
+async def serve(
+    settings: Settings, runtime: Runtime, metrics: Metrics, *,
+    environ: Mapping[str, str], ready: Callable[[str, int], None] | None = None,
+) -> Summary:
+    """Run the daemon until SIGTERM or SIGINT, then stop gracefully; the summary.
+
+    ``ready`` is called with the bound host and port once the API listens. Raises
+    :class:`~tracker.errors.ConfigError` when the address cannot be bound."""
+    from tracker.daemon.api import build_app
+
+    daemon = Daemon(settings, runtime, metrics, environ=environ)
+    app = build_app(daemon)
+    app.cleanup_ctx.append(daemon.lifespan)
+    service = settings.service
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None,
+        shutdown_timeout=max(0.5, service.grace_seconds * 0.3),
+    )
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, daemon.request_stop)
+    try:
+        await runner.setup()
+        try:
+            if not daemon.stopping:
+                site = web.TCPSite(runner, service.host, service.port)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    raise ConfigError(
+                        f"cannot listen on {service.host}:{service.port}: "
+                        f"{exc.strerror or exc}; set [service] host and port (or "
+                        "CLAIMWATCH_SERVICE__PORT) to a free address"
+                    ) from None
+                host, port = next(
+                    ((str(a[0]), int(a[1])) for a in runner.addresses if isinstance(a, tuple)),
+                    (service.host, service.port),
+                )
+                log.info("listening on http://%s:%d", host, port)
+                if ready is not None:
+                    ready(host, port)
+                await daemon.stopped.wait()
+        finally:
+            await runner.cleanup()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    return daemon.summary
+
+
+def run_daemon(settings: Settings, *, environ: Mapping[str, str] | None = None) -> Summary:
+    """``claimwatch run``: build the runtime (embedding timed for the metrics), serve
+    until a signal, close everything; the summary."""
+    environ = os.environ if environ is None else environ
+    metrics = Metrics()
+    embedder = TimedEmbedder(shared_embedder(settings.embedding), metrics.embed_seconds)
+    with Runtime(settings, embedder) as runtime:
+        return asyncio.run(serve(settings, runtime, metrics, environ=environ))
+
