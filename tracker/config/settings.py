@@ -400,6 +400,10 @@ class SourceSettings(_Section):
     interval_seconds: float = Field(60.0, ge=1, description="Poll every this many seconds.")
     timeout_seconds: float = Field(30.0, gt=0, description="Give up one poll after this.")
     max_results: int = Field(100, ge=10, le=100, description="x: results per request.")
+    api_base: str = Field(
+        "https://api.twitter.com",
+        description="x: base URL of the X API v2 (a proxy, or a local server in tests).",
+    )
 
 
 class ServiceSettings(_Section):

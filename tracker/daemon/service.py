@@ -22,10 +22,6 @@ thread, reads on ``asyncio.to_thread``: the loop only waits.
 SIGTERM or SIGINT: stop accepting (POST answers 503, then the listening socket closes),
 finish the requests and the batch in flight, drain what the outbox can send quickly, save
 the index, log a one-line summary and return, all within ``[service] grace_seconds``.
-
-Test-only: when the environment variable ``CLAIMWATCH_X_API_BASE`` holds a base URL
-(``http://127.0.0.1:PORT``), X sources send their requests for api.x.com / api.twitter.com
-there instead (the tweepy host is fixed). Never set it in production.
 """
 
 from __future__ import annotations
@@ -46,10 +42,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from yarl import URL
 
 from alerts.channels import Channel, build_channels, close_channels
 from alerts.outbox import Drainer
@@ -64,7 +58,6 @@ from tracker.sources.registry import build_source
 from tracker.views import iso
 
 __all__ = [
-    "X_API_BASE_ENV",
     "Daemon",
     "Intake",
     "IntakeClosed",
@@ -77,9 +70,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("claimwatch.service")
-
-X_API_BASE_ENV = "CLAIMWATCH_X_API_BASE"
-"""Test-only: a base URL the X sources' requests are sent to instead of the X API."""
 
 MAX_BACKOFF_SECONDS = 900.0
 """A failing source is retried at least this often (seconds), unless its interval is longer
@@ -281,21 +271,6 @@ class Summary:
         )
 
 
-def _x_session(base: str) -> aiohttp.ClientSession:
-    """Test-only: a session sending api.x.com / api.twitter.com requests to ``base``."""
-    target = URL(base)
-
-    async def to_base(
-        request: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
-    ) -> aiohttp.ClientResponse:
-        if request.url.host in ("api.twitter.com", "api.x.com"):
-            url = request.url.with_scheme(target.scheme).with_host(target.host or "127.0.0.1")
-            request.url = url.with_port(target.port)
-        return await handler(request)
-
-    return aiohttp.ClientSession(middlewares=(to_base,))
-
-
 class Daemon:
     """The daemon's state: pipeline, intake, sources, scheduler, outbox drainer.
 
@@ -328,7 +303,6 @@ class Daemon:
         self._drainer: Drainer | None = None
         self._channels: dict[str, Channel] = {}
         self._scheduler: AsyncIOScheduler | None = None
-        self._x_http: aiohttp.ClientSession | None = None
         self._terms: tuple[str, ...] = ()
         self._incidents: dict[str, tuple[Any, ...]] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -375,14 +349,10 @@ class Daemon:
         """Open the index and pipeline (catching up on unprocessed posts), load the model,
         build channels and sources, schedule the jobs and start taking posts."""
         settings = self.settings
-        base = (self.environ.get(X_API_BASE_ENV) or "").strip()
         try:
             self._channels = build_channels(
                 [c.model_dump() for c in settings.channels], environ=self.environ
             )
-            if base and any(s.type == "x" for s in settings.sources):
-                log.warning("%s is set: X requests go to %s (test only)", X_API_BASE_ENV, base)
-                self._x_http = _x_session(base)
             for spec in settings.sources:
                 self._add_source(spec)
             self._pipeline = await asyncio.to_thread(self.runtime.pipeline)
@@ -409,10 +379,7 @@ class Daemon:
                  self.database)
 
     def _add_source(self, spec: SourceSettings) -> None:
-        source = build_source(
-            spec, terms=lambda: self._terms, environ=self.environ,
-            session=self._x_http if spec.type == "x" else None,
-        )
+        source = build_source(spec, terms=lambda: self._terms, environ=self.environ)
         self.sources[spec.name] = source
         self.health[spec.name] = SourceHealth(
             spec.name, spec.type, spec.interval_seconds, disabled=source.disabled_reason
@@ -514,8 +481,6 @@ class Daemon:
             except Exception:  # closing must not stop the others
                 log.exception("closing source failed")
         await close_channels(self._channels)
-        if self._x_http is not None:
-            await self._x_http.close()
 
     async def _warm_query(self) -> None:
         """Count the stored claims' terms for BM25 now, not in the first query (tens of

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -39,7 +40,8 @@ def build_source(
     read (default: ``os.environ``); ``session``, when given, carries every request and is
     never closed by the source. Raises :class:`ConfigError` when a setting the type needs
     is missing. An X source without a token is returned disabled: check
-    ``source.disabled_reason`` and do not poll it.
+    ``source.disabled_reason`` and do not poll it. Where a source's requests go is its
+    settings' business (``url``, ``instance``, ``api_base``), never the environment's.
     """
     tier = parse_tier(settings.tier)
     where = f"[[sources]] {settings.name!r}"
@@ -64,6 +66,13 @@ def build_source(
         )
     if settings.type == "x":
         from tracker.sources.x import build_x_source
+
+        base = urlsplit(settings.api_base.strip())
+        if base.scheme not in ("http", "https") or not base.hostname or base.query:
+            raise ConfigError(
+                f"{where}: api_base must be an http(s) address without a query, e.g. "
+                "\"https://api.twitter.com\" (the default)"
+            )
 
         return build_x_source(
             settings, terms=terms, tier=tier,

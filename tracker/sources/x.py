@@ -27,6 +27,12 @@ retried without it.
 
 A 429 raises :class:`~tracker.sources.base.RateLimitError` (transient) saying when the
 limit resets (``x-rate-limit-reset``); a 401, 403 or 400 is permanent.
+
+Where requests go: ``api_base`` (``[[sources]] api_base``, default
+:data:`DEFAULT_API_BASE`). tweepy's client builds every URL from the fixed
+``https://api.twitter.com``; the source hands it its session behind a small adapter that
+puts ``api_base`` in place of that prefix, so a proxy or a local server on 127.0.0.1 gets
+the same requests the real API would.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from tracker.config.settings import SourceSettings
 from tracker.errors import SourceError
@@ -52,7 +59,7 @@ from tracker.sources.base import (
     with_timeout,
 )
 
-__all__ = ["MAX_QUERY_CHARS", "XSource", "build_query", "build_x_source"]
+__all__ = ["DEFAULT_API_BASE", "MAX_QUERY_CHARS", "XSource", "build_query", "build_x_source"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +71,10 @@ TWEET_FIELDS = ["created_at", "author_id", "public_metrics", "referenced_tweets"
 EXPANSIONS = ["author_id", "referenced_tweets.id", "referenced_tweets.id.author_id"]
 USER_FIELDS = ["username", "public_metrics"]
 
-_SEARCH_URL = "https://api.x.com/2/tweets/search/recent"
+DEFAULT_API_BASE = "https://api.twitter.com"
+"""The X API v2 host tweepy's client sends to (``api.x.com`` serves the same API)."""
+
+_SEARCH_PATH = "/2/tweets/search/recent"
 _BARE = re.compile(r"[\w#@]+")
 
 
@@ -98,9 +108,10 @@ class XSource(HttpSource):
 
     ``token`` is the bearer token (None: the source is disabled and ``disabled_reason``
     says why); ``query`` the fixed query, or ``""`` to build one from ``terms()`` at every
-    poll; ``max_results`` tweets per page (10-100). An injected ``session`` carries every
-    request (tests give one whose middleware points api.twitter.com at a local server);
-    otherwise the source makes its own and closes it in :meth:`close`.
+    poll; ``max_results`` tweets per page (10-100); ``api_base`` the scheme, host, port
+    and path prefix requests go to (``/2/...`` is appended). An injected ``session``
+    carries every request and is never closed by the source; otherwise the source makes
+    its own and closes it in :meth:`close`.
     """
 
     def __init__(
@@ -108,7 +119,8 @@ class XSource(HttpSource):
         terms: Callable[[], Sequence[str]] = tuple, tier: Tier | None = None,
         interval: float = 60.0, timeout: float = 30.0, max_results: int = 100,
         max_pages: int = 5, token_env: str = "CLAIMWATCH_X_BEARER_TOKEN",
-        session: aiohttp.ClientSession | None = None, disabled_reason: str | None = None,
+        api_base: str = DEFAULT_API_BASE, session: aiohttp.ClientSession | None = None,
+        disabled_reason: str | None = None,
     ) -> None:
         super().__init__(name, interval=interval, timeout=timeout, session=session)
         self.query = query.strip()
@@ -117,6 +129,7 @@ class XSource(HttpSource):
         self.max_results = min(100, max(10, max_results))
         self.max_pages = max(1, max_pages)
         self.token_env = token_env
+        self.api_base = api_base.rstrip("/")
         self._token = token or None
         self.disabled_reason = disabled_reason or (
             None if self._token else
@@ -154,7 +167,7 @@ class XSource(HttpSource):
             self._client = tweepy.asynchronous.AsyncClient(
                 bearer_token=self._token, wait_on_rate_limit=False, return_type=dict
             )
-        self._client.session = session
+        self._client.session = _Rebased(session, self.api_base)
         return self._client
 
     async def _poll(self, cursor: Mapping[str, Any]) -> Poll:
@@ -215,6 +228,7 @@ class XSource(HttpSource):
         if token:
             params["next_token"] = token
         name, where = self.name, "the X API"
+        url = self.api_base + _SEARCH_PATH
         try:
             result = await client.search_recent_tweets(query, **params)
         except errors.TooManyRequests as exc:
@@ -240,7 +254,7 @@ class XSource(HttpSource):
                 "check [[sources]] query", transient=False,
             ) from None
         except errors.HTTPException as exc:
-            raise status_error(name, int(exc.response.status), _SEARCH_URL,
+            raise status_error(name, int(exc.response.status), url,
                                exc.response.headers) from None
         except TimeoutError:
             raise SourceError(f"source {name}: no answer from {where} within "
@@ -249,7 +263,7 @@ class XSource(HttpSource):
             if 200 <= exc.status < 300:
                 raise SourceError(f"source {name}: {where} answered with a body that is not "
                                   "JSON") from None
-            raise status_error(name, exc.status, _SEARCH_URL, exc.headers or {}) from None
+            raise status_error(name, exc.status, url, exc.headers or {}) from None
         except aiohttp.ClientError as exc:
             raise SourceError(f"source {name}: cannot reach {where}: "
                               f"{type(exc).__name__}") from None
@@ -323,6 +337,23 @@ class XSource(HttpSource):
         )
 
 
+class _Rebased:
+    """What tweepy's client sees as its session: ``session`` with every URL under
+    tweepy's fixed :data:`DEFAULT_API_BASE` moved to ``base`` (the path and query kept).
+    tweepy only calls ``request``; the session stays its owner's to close."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str) -> None:
+        self._session = session
+        self._base = base
+
+    def request(self, method: str, url: str | URL, **kwargs: Any) -> Any:
+        text = str(url)
+        if self._base != DEFAULT_API_BASE and text.startswith(DEFAULT_API_BASE + "/"):
+            text = self._base + text[len(DEFAULT_API_BASE):]
+            url = text if isinstance(url, str) else URL(text, encoded=True)
+        return self._session.request(method, url, **kwargs)
+
+
 class _StaleSinceIdError(Exception):
     """The API refused the cursor's since_id (older than its search window)."""
 
@@ -349,9 +380,9 @@ def build_x_source(
     settings: SourceSettings, *, terms: Callable[[], Sequence[str]], tier: Tier | None,
     environ: Mapping[str, str], session: aiohttp.ClientSession | None = None,
 ) -> XSource:
-    """The X source of ``settings`` (a ``SourceSettings``), disabled with a one-line
-    reason when ``environ`` has no token under ``settings.bearer_env`` or tweepy's asyncio
-    client cannot be imported."""
+    """The X source of ``settings`` (a ``SourceSettings``; ``settings.api_base`` is where
+    requests go), disabled with a one-line reason when ``environ`` has no token under
+    ``settings.bearer_env`` or tweepy's asyncio client cannot be imported."""
     token = (environ.get(settings.bearer_env) or "").strip() or None
     reason = None
     if token is not None:
@@ -363,6 +394,6 @@ def build_x_source(
     return XSource(
         settings.name, token=token, query=settings.query, terms=terms, tier=tier,
         interval=settings.interval_seconds, timeout=settings.timeout_seconds,
-        max_results=settings.max_results, token_env=settings.bearer_env, session=session,
-        disabled_reason=reason,
+        max_results=settings.max_results, token_env=settings.bearer_env,
+        api_base=settings.api_base.strip(), session=session, disabled_reason=reason,
     )
