@@ -4,18 +4,28 @@ and the verb modules it registers can all import it without importing each other
 
 from __future__ import annotations
 
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from tracker.config.settings import Settings, load_settings
+from tracker.errors import PostError
 from tracker.ingest.files import PostFile
+from tracker.ingest.records import parse_time
 from tracker.pipeline import Rejected
 
-__all__ = ["ConfigOpt", "JsonOpt", "err", "open_post_file", "out", "print_reject"]
+__all__ = [
+    "ConfigOpt", "JsonOpt", "err", "interactive", "open_post_file", "option_time", "out",
+    "print_json", "print_reject", "progress", "settings_of",
+]
 
 # Piped output is not squeezed into 80 columns: tables stay readable in files and pagers.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
@@ -45,3 +55,51 @@ def print_reject(json_out: bool) -> Callable[[Rejected], None]:
             err.print(f"line {rejected.line}: rejected: {rejected.reason}", markup=False)
 
     return on_reject
+
+
+def settings_of(config: Path | None) -> Settings:
+    """The settings the ``--config`` option names (or the defaults)."""
+    return load_settings(config)
+
+
+def interactive() -> bool:
+    """Both output streams are a terminal: progress bars and wide tables are welcome."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+@contextmanager
+def progress(label: str, total: int | None = None) -> Iterator[Callable[[int, int | None], None]]:
+    """A progress bar on stderr on a terminal; a tick that does nothing when piped."""
+    if not interactive():
+
+        def quiet(done: int, total: int | None = None) -> None:
+            return None
+
+        yield quiet
+        return
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), console=err, transient=True,
+    )
+    task = bar.add_task(label, total=total)
+
+    def tick(done: int, total: int | None = None) -> None:
+        bar.update(task, completed=done, total=total)
+
+    with bar:
+        yield tick
+
+
+def print_json(value: object) -> None:
+    """One JSON document on standard output, as written."""
+    out.print(json.dumps(value, ensure_ascii=False), markup=False)
+
+
+def option_time(value: str | None, option: str) -> datetime | None:
+    """An ISO 8601 time given to ``option``, or None when not given."""
+    if value is None:
+        return None
+    try:
+        return parse_time(value, option)
+    except PostError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None

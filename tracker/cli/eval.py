@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tracker.cli.common import ConfigOpt, JsonOpt
+from tracker.cli.common import ConfigOpt, JsonOpt, interactive, progress
 from tracker.config.settings import load_settings
 from tracker.errors import InputError
 from tracker.evaluation.checkthat import RetrievalReport, evaluate_retrieval, load_checkthat
@@ -65,29 +61,6 @@ class MethodChoice(StrEnum):
     bm25 = "bm25"
     fusion = "fusion"
     all = "all"
-
-
-def _interactive() -> bool:
-    return sys.stdout.isatty() and sys.stderr.isatty()
-
-
-@contextmanager
-def _progress(label: str) -> Iterator[Callable[[int, int], None] | None]:
-    """A progress bar on stderr when on a terminal; None (quiet) when piped."""
-    if not _interactive():
-        yield None
-        return
-    bar = Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeRemainingColumn(), console=Console(stderr=True), transient=True,
-    )
-    task = bar.add_task(label, total=None)
-
-    def tick(done: int, total: int) -> None:
-        bar.update(task, completed=done, total=total)
-
-    with bar:
-        yield tick
 
 
 def render_report(report: RetrievalReport) -> Table:
@@ -137,7 +110,7 @@ def retrieval(
         m for m in METHODS if m == method.value
     )
     embedder = None if methods == ("bm25",) else shared_embedder(settings.embedding)
-    with _progress(f"encode {split.value}") as tick:
+    with progress(f"encode {split.value}") as tick:
         report = evaluate_retrieval(dataset, embedder, methods, progress=tick)
     console = Console(highlight=False, soft_wrap=True)
     if json_out:
@@ -269,7 +242,7 @@ def replay_eval(
     embedder = shared_embedder(settings.embedding)
     scores: list[EventScore] = []
     rejected = 0
-    with _progress("replay events") as tick:
+    with progress("replay events") as tick:
         for n, (event, threads) in enumerate(labelled):
             report = asyncio.run(
                 replay_event(settings, event, incident=incident, embedder=embedder)
@@ -284,7 +257,7 @@ def replay_eval(
     total = combine("total", scores)
     total.extra["rejected"] = rejected
     console = Console(highlight=False, soft_wrap=True,
-                      width=None if _interactive() else 200)
+                      width=None if interactive() else 200)
     summary = total.replay_score()
     if json_out:
         console.print(json.dumps({
