@@ -34,7 +34,7 @@ import pytest
 from aiohttp import web
 from conftest import ROOT, run_cli, write_config
 
-from alerts.webhook import verify_signature
+from alerts.channels.webhook import verify_signature
 from tracker.daemon.api import BodyError, read_items
 from tracker.daemon.service import Intake, IntakeClosed, IntakeFull, retry_delay
 from tracker.embedding.model import SentenceTransformerEmbedder
@@ -364,10 +364,9 @@ class Daemon:
             self._log.close()
 
 
-def daemon_env(upstream: Upstream) -> dict[str, str]:
+def daemon_env() -> dict[str, str]:
     return {**os.environ, "PYTHONWARNINGS": "ignore", "CLAIMWATCH_API_TOKEN": API_TOKEN,
-            "CW_TEST_X_TOKEN": X_TOKEN, "CW_TEST_SECRET": SECRET,
-            "CLAIMWATCH_X_API_BASE": upstream.url("")}
+            "CW_TEST_X_TOKEN": X_TOKEN, "CW_TEST_SECRET": SECRET}
 
 
 def service_config(folder: Path, upstream: Upstream, port: int, sources: str = "",
@@ -441,12 +440,14 @@ interval_seconds = 1
 name = "x"
 type = "x"
 bearer_env = "CW_TEST_X_TOKEN"
+api_base = "{base}"
 interval_seconds = 1
 
 [[sources]]
 name = "x-off"
 type = "x"
 bearer_env = "CW_TEST_NO_SUCH_TOKEN"
+api_base = "{base}"
 interval_seconds = 1
 """
 
@@ -512,7 +513,7 @@ def test_daemon_polls_sources_takes_pushes_alerts_and_stops_cleanly(
     config = service_config(tmp_path, upstream, port, SOURCES.format(base=upstream.url("")))
     db = tmp_path / "claimwatch.db"
     args = ["--json", "--config", str(config)]
-    daemon = Daemon(config, port, daemon_env(upstream), tmp_path / "daemon.log")
+    daemon = Daemon(config, port, daemon_env(), tmp_path / "daemon.log")
     try:
         health = daemon.wait_ready()
         assert health["database"] == str(db.resolve()) and health["database_ok"]
@@ -679,7 +680,7 @@ def test_sigkill_during_a_push_burst_loses_no_acknowledged_post_or_pending_alert
                                    "max_backoff_seconds = 1.0\n")
     upstream.hook_status = 503  # the receiver is down: alerts wait in the outbox
     db = tmp_path / "claimwatch.db"
-    env = daemon_env(upstream)
+    env = daemon_env()
     daemon = Daemon(config, port, env, tmp_path / "daemon.log")
     burst: Burst | None = None
     try:

@@ -17,11 +17,12 @@ from aiohttp import web
 from tracker.config.settings import SourceSettings
 from tracker.errors import ConfigError, SourceError
 from tracker.models import Tier
-from tracker.sources.base import Poll, RateLimitError, Source, display_url
+from tracker.sources.base import RateLimitError, Source, display_url
 from tracker.sources.mastodon import MastodonSource
 from tracker.sources.registry import build_source, source_names
 from tracker.sources.rss import RssSource
 from tracker.sources.x import XSource, build_query
+from tracker.store import Store
 
 TOKEN = "test-bearer-9f8e7d"
 NO_TERMS: Callable[[], Sequence[str]] = tuple
@@ -382,18 +383,6 @@ async def test_mastodon_errors(serve: Any) -> None:
 
 # --------------------------------------------------------------------------- X
 
-def x_session(port: int) -> aiohttp.ClientSession:
-    """A session that sends tweepy's fixed api.twitter.com requests to 127.0.0.1:port."""
-
-    async def to_local(request: aiohttp.ClientRequest,
-                       handler: aiohttp.ClientHandlerType) -> aiohttp.ClientResponse:
-        if request.url.host in ("api.twitter.com", "api.x.com"):
-            request.url = request.url.with_scheme("http").with_host("127.0.0.1").with_port(port)
-        return await handler(request)
-
-    return aiohttp.ClientSession(middlewares=(to_local,))
-
-
 def tweet(tid: str, author: str, minute: int, text: str, *, refs: Sequence[tuple[str, str]] = (),
           retweets: int = 0, likes: int = 0) -> dict[str, Any]:
     return {
@@ -444,8 +433,9 @@ async def x_server(serve: Any) -> Server:
 async def test_x_recent_search(serve: Any) -> None:
     server = await x_server(serve)
     terms = ["Nushki", "group X"]
-    async with x_session(server.port) as session:
-        source = await build(settings(name="x", type="x"), terms=lambda: terms,
+    async with aiohttp.ClientSession() as session:
+        source = await build(settings(name="x", type="x", api_base=server.url("")),
+                             terms=lambda: terms,
                              environ={"CLAIMWATCH_X_BEARER_TOKEN": TOKEN}, session=session)
         assert isinstance(source, XSource) and source.disabled_reason is None
         assert TOKEN not in repr(source)
@@ -500,22 +490,20 @@ async def test_x_rate_limit_and_bad_token(serve: Any) -> None:
                      "x-rate-limit-reset": str(reset)})
 
     busy = await serve({"/2/tweets/search/recent": limited})
-    async with x_session(busy.port) as session:
-        source = XSource("x", token=TOKEN, query="nushki", session=session)
-        with pytest.raises(RateLimitError) as caught:
-            await source.poll(None)
-        await source.close()
+    source = XSource("x", token=TOKEN, query="nushki", api_base=busy.url(""))
+    with pytest.raises(RateLimitError) as caught:
+        await source.poll(None)
+    await source.close()
     assert caught.value.transient and caught.value.reset_at is not None
     assert int(caught.value.reset_at.timestamp()) == reset
     expected = datetime.fromtimestamp(reset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert f"the limit resets at {expected}" in str(caught.value)
 
     server = await x_server(serve)
-    async with x_session(server.port) as session:
-        source = XSource("x", token="wrong-token", query="nushki", session=session)
-        with pytest.raises(SourceError) as refused:
-            await source.poll(None)
-        await source.close()
+    source = XSource("x", token="wrong-token", query="nushki", api_base=server.url("/"))
+    with pytest.raises(SourceError) as refused:
+        await source.poll(None)
+    await source.close()
     assert not refused.value.transient
     assert "CLAIMWATCH_X_BEARER_TOKEN" in str(refused.value) and "wrong" not in str(refused.value)
 
@@ -534,7 +522,6 @@ async def test_x_without_token_is_disabled() -> None:
 # --------------------------------------------------------------------------- registry
 
 async def test_registry() -> None:
-    assert source_names() == ("rss", "mastodon", "x")
     with pytest.raises(ConfigError, match="needs url"):
         await build(settings(name="feed", type="rss"))
     with pytest.raises(ConfigError, match="needs tags"):
@@ -544,6 +531,9 @@ async def test_registry() -> None:
     assert isinstance(masto, MastodonSource) and masto.instance == "https://mastodon.example"
     assert masto.interval == 90 and masto.tier is None
     await masto.close()
+    for base in ("api.twitter.com", "ftp://api.twitter.com", "https://proxy.example/x?k=1"):
+        with pytest.raises(ConfigError, match="api_base must be an http"):
+            await build(settings(name="x", type="x", api_base=base))
 
 
 def test_query_and_url_helpers() -> None:
@@ -555,7 +545,150 @@ def test_query_and_url_helpers() -> None:
     assert display_url("https://user:pw@feeds.example/rss?key=1#x") == "https://feeds.example/rss"
 
 
-def test_poll_is_frozen() -> None:
-    poll = Poll(posts=[], cursor=None)
-    with pytest.raises(AttributeError):
-        poll.cursor = {}  # type: ignore[misc]
+# --------------------------------------------------------------------------- X paging, restarts
+
+class XSearch:
+    """A local X API v2 recent search over ``tweets``, paged like the real one: newest
+    first, ``max_results`` per page, an opaque ``next_token`` while more remain,
+    ``since_id`` exclusive, authors in ``includes.users``."""
+
+    def __init__(self) -> None:
+        self.tweets: list[dict[str, Any]] = []
+        self.users = {u["id"]: u for u in (user("10", "rumourmill", 3100),
+                                            user("20", "desk_check", 800))}
+
+    def add(self, n: int, author: str = "10", text: str = "", **extra: Any) -> str:
+        tid = str(1_862_000_000_000_000_000 + n)
+        self.tweets.append({**tweet(tid, author, n, text or f"Nushki update {n}"), **extra})
+        return tid
+
+    async def search(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"title": "Unauthorized", "status": 401}, status=401)
+        size = int(request.query["max_results"])
+        since = int(request.query.get("since_id", "0"))
+        start = int(request.query.get("next_token", "page-0").removeprefix("page-"))
+        found = sorted((t for t in self.tweets if int(t["id"]) > since),
+                       key=lambda t: int(t["id"]), reverse=True)
+        page = found[start:start + size]
+        meta: dict[str, Any] = {"result_count": len(page)}
+        if page:
+            meta |= {"newest_id": page[0]["id"], "oldest_id": page[-1]["id"]}
+        if start + size < len(found):
+            meta["next_token"] = f"page-{start + size}"
+        if not page:
+            return web.json_response({"meta": meta})
+        authors = {t["author_id"] for t in page}
+        return web.json_response({
+            "data": page, "includes": {"users": [self.users[a] for a in sorted(authors)]},
+            "meta": meta,
+        })
+
+
+async def test_x_burst_between_polls_is_paged(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = XSearch()
+    first_id = api.add(0)
+    server = await serve({"/2/tweets/search/recent": api.search})
+    source = XSource("x", token=TOKEN, query="nushki", max_results=10, max_pages=3,
+                     api_base=server.url(""))
+    try:
+        first = await source.poll(None)
+        assert [p.id for p in first.posts] == [first_id]
+        assert len(server.requests) == 1  # the first poll reads one page, however many exist
+
+        long = "Police now say the Nushki blast was a suicide attack. " * 8
+        burst = [api.add(n) for n in range(1, 26)]
+        api.tweets[3]["note_tweet"] = {"text": long}
+        api.tweets[5]["referenced_tweets"] = [{"type": "quoted", "id": first_id}]
+        api.tweets[7].update(author_id="20",
+                             referenced_tweets=[{"type": "replied_to", "id": burst[0]}])
+        second = await source.poll(first.cursor)
+        assert [p.id for p in second.posts] == burst  # all 25, oldest first, none lost
+        pages = server.requests[1:]
+        assert [r.query.get("next_token") for r in pages] == [None, "page-10", "page-20"]
+        assert all(r.query["since_id"] == first_id for r in pages)
+        posts = {p.id: p for p in second.posts}
+        assert posts[burst[2]].text == long.strip()  # the long form, not the cut-off text
+        assert posts[burst[4]].extra["quote_of"] == first_id
+        assert posts[burst[6]].reply_to == burst[0] and posts[burst[6]].author == "desk_check"
+        assert second.cursor == {"since_id": burst[-1], "query": "nushki"}
+
+        flood = [api.add(n) for n in range(26, 57)]  # 31 new: over 3 pages of 10
+        with caplog.at_level("WARNING", logger="tracker.sources.x"):
+            third = await source.poll(second.cursor)
+        assert [p.id for p in third.posts] == flood[1:]  # the newest 30; the oldest skipped
+        assert third.cursor == {"since_id": flood[-1], "query": "nushki"}
+        assert "over 3 pages of new tweets" in caplog.text and "skipped" in caplog.text
+    finally:
+        await source.close()
+
+
+async def test_each_source_type_carries_on_from_its_stored_cursor_after_a_restart(
+    serve: Any, tmp_path: Any
+) -> None:
+    feed = {"xml": RSS}
+    etag = {"now": '"v1"'}
+
+    async def rss(request: web.Request) -> web.Response:
+        if request.headers.get("If-None-Match") == etag["now"]:
+            return web.Response(status=304, headers={"ETag": etag["now"]})
+        return web.Response(body=feed["xml"], content_type="application/rss+xml",
+                            headers={"ETag": etag["now"]})
+
+    statuses = [status(BASE + 1, 10, "<p>Blast in #nushki</p>", ALICE)]
+    api = XSearch()
+    api.add(1)
+    feed_server = await serve({"/feed.xml": rss})
+    masto_server = await mastodon_server(serve, statuses)
+    x_api = await serve({"/2/tweets/search/recent": api.search})
+    tables = {
+        "rss": settings(name="desk", type="rss", url=feed_server.url("/feed.xml")),
+        "mastodon": settings(name="masto", type="mastodon", instance=masto_server.url(""),
+                             tags=("nushki",)),
+        "x": settings(name="x", type="x", query="nushki", api_base=x_api.url("")),
+    }
+    environ = {"CLAIMWATCH_X_BEARER_TOKEN": TOKEN}
+
+    async def poll_all(store: Store) -> dict[str, list[str]]:
+        got: dict[str, list[str]] = {}
+        for kind in source_names():  # a new type without a case here fails this test
+            source = await build(tables[kind], environ=environ)
+            try:
+                poll = await source.poll(store.cursor(source.name))
+            finally:
+                await source.close()
+            if poll.cursor is not None:
+                store.set_cursor(source.name, poll.cursor)
+            got[kind] = [p.id for p in poll.posts]
+        return got
+
+    db = tmp_path / "claimwatch.db"
+    store = Store(db)
+    try:
+        before = await poll_all(store)
+    finally:
+        store.close()
+    assert before == {"rss": ["news.example.pk-48213", "https://news.example.pk/2026/11/20/roads"],
+                      "mastodon": [str(BASE + 1)], "x": [api.tweets[0]["id"]]}
+
+    # while the daemon is down, each source gets one new post
+    feed["xml"] = RSS.replace(b"<item>", b"""<item><title>Curfew in Nushki</title>
+        <guid>curfew-1</guid><pubDate>Fri, 20 Nov 2026 16:00:00 +0500</pubDate></item>
+        <item>""", 1)
+    etag["now"] = '"v2"'
+    statuses.append(status(BASE + 2, 20, "<p>Curfew imposed in Nushki</p>", BOB))
+    new_tweet = api.add(2)
+
+    store = Store(db)  # the restart: cursors come back from the database
+    try:
+        after = await poll_all(store)
+        again = await poll_all(store)
+    finally:
+        store.close()
+    assert after == {"rss": ["curfew-1"], "mastodon": [str(BASE + 2)], "x": [new_tweet]}
+    assert again == {"rss": [], "mastodon": [], "x": []}
+    assert feed_server.requests[1].headers["If-None-Match"] == '"v1"'
+    assert masto_server.requests[1].query["since_id"] == str(BASE + 1)
+    assert x_api.requests[1].query["since_id"] == api.tweets[0]["id"]
