@@ -16,7 +16,7 @@ import pytest
 from aiohttp import web
 from conftest import ROOT, run_cli, write_config
 
-from alerts.webhook import verify_signature
+from alerts.channels.webhook import verify_signature
 
 SECRET = "s3cret-for-tests"
 START = datetime(2026, 11, 20, 4, 40, tzinfo=UTC)

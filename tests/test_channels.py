@@ -28,10 +28,11 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from alerts import render
-from alerts.channels import Channel, build_channel, build_channels, close_channels
-from alerts.email import EmailChannel
-from alerts.log import LogChannel
-from alerts.webhook import verify_signature
+from alerts.channels.base import Channel
+from alerts.channels.email import EmailChannel
+from alerts.channels.log import LogChannel
+from alerts.channels.registry import build_channel, build_channels, close_channels
+from alerts.channels.webhook import verify_signature
 from tracker.config.settings import DEFAULT_CHANNELS, ChannelSettings
 from tracker.errors import ConfigError, DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Provenance, Status

@@ -184,7 +184,7 @@ def test_alert(now: datetime) -> Alert:
 
 
 async def _send_tests(settings: Settings, only: str | None) -> list[tuple[str, bool, str]]:
-    from alerts.channels import build_channels, close_channels
+    from alerts.channels.registry import build_channels, close_channels
 
     specs = [c.model_dump() for c in settings.channels if only is None or c.name == only]
     if not specs:
@@ -237,7 +237,7 @@ def alerts_deliver(
 ) -> None:
     """Send every pending delivery now (what `claimwatch run` does on its own)."""
     settings = load_settings(config)
-    from alerts.channels import build_channels, close_channels
+    from alerts.channels.registry import build_channels, close_channels
     from alerts.outbox import Drainer
 
     async def go(runtime: Runtime) -> dict[str, int]:

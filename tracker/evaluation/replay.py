@@ -231,7 +231,7 @@ def _side_posts(alert: Alert) -> list[tuple[str, str]]:
 async def _deliver(
     runtime: Runtime, settings: Settings, channels: dict[str, Any] | None, timeout: float
 ) -> dict[str, int]:
-    from alerts.channels import build_channels, close_channels
+    from alerts.channels.registry import build_channels, close_channels
     from alerts.outbox import Drainer
 
     own = channels is None

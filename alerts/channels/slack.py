@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 
 from alerts import render
-from alerts.webhook import HttpClient, post, resolve_url
+from alerts.channels.http import HttpClient, post, resolve_url
 from tracker.models import Alert
 
 __all__ = ["SlackChannel"]

@@ -29,7 +29,7 @@ from email.utils import format_datetime, parseaddr
 import aiosmtplib
 
 from alerts import render
-from alerts.channels import env_value
+from alerts.channels.base import env_value
 from tracker.errors import ConfigError, DeliveryError
 from tracker.models import Alert
 
