@@ -44,9 +44,9 @@ def child(n: int, folder: Path, kind: str) -> dict[str, Any]:
     import numpy as np
 
     from tracker.config.settings import load_settings
-    from tracker.models import Post
+    from tracker.models import Claim, Post
     from tracker.runtime import Runtime, shared_embedder
-    from tracker.store import NewClaim, NewPost
+    from tracker.store import NewPost
 
     config = folder / "claimwatch.toml"
     config.write_text(
@@ -72,7 +72,7 @@ def child(n: int, folder: Path, kind: str) -> dict[str, Any]:
                 text = f"synthetic claim {i} about incident {i % 97}: group {i % 13} is behind it"
                 post = Post(source="bench", id=str(i), text=text, author=f"user{i % 5000}",
                             created_at=start_time + timedelta(seconds=i))
-                posts.append(NewPost(post, f"p{i}", [NewClaim(text, f"c{i}")]))
+                posts.append(NewPost(post, f"p{i}", [Claim(text, text_hash=f"c{i}")]))
             runtime.store.add_posts(
                 posts, embedder.name, {f"c{i}": vectors[i - s] for i in range(s, s + m)}
             )

@@ -12,8 +12,6 @@ import pytest
 from tracker.claims.extract import (
     ClaimAnalyzer,
     ClaimExtractor,
-    ClaimKind,
-    ExtractedClaim,
     SentenceClaimExtractor,
 )
 from tracker.claims.lexicon import (
@@ -24,6 +22,7 @@ from tracker.claims.lexicon import (
     actors_from_config,
 )
 from tracker.errors import ConfigError
+from tracker.models import Claim, ClaimKind
 
 GROUP_A = Actor("Group A", ("group A", "GA"))
 GROUP_B = Actor("Group B", ("group B",))
@@ -34,7 +33,7 @@ def analyzer() -> ClaimAnalyzer:
     return ClaimAnalyzer(actors=(*DEFAULT_ACTORS, GROUP_A, GROUP_B))
 
 
-def one(analyzer: ClaimAnalyzer, text: str) -> ExtractedClaim:
+def one(analyzer: ClaimAnalyzer, text: str) -> Claim:
     claims = analyzer.extract(text)
     assert len(claims) == 1, claims
     return claims[0]
@@ -43,7 +42,7 @@ def one(analyzer: ClaimAnalyzer, text: str) -> ExtractedClaim:
 def test_is_a_claim_extractor_and_old_constructor_still_works() -> None:
     extractor: ClaimExtractor = ClaimAnalyzer()
     assert extractor.extract("") == []
-    plain = ExtractedClaim("Police cordoned off the area")
+    plain = Claim("Police cordoned off the area")
     assert (plain.kind, plain.actors, plain.hedge, plain.negated) == (ClaimKind.OTHER, (), 0.0, False)
     assert SentenceClaimExtractor().extract("omg so sad")[0].text == "omg so sad"
 

@@ -18,8 +18,8 @@ import tracker.index.claim_index as index_module
 from tracker.config.settings import IndexSettings
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.index.claim_index import ClaimIndex
-from tracker.models import Post
-from tracker.store import NewClaim, NewPost, Store
+from tracker.models import Claim, Post
+from tracker.store import NewPost, Store
 
 STORED = 400  # real claim texts held in the indexes
 QUERIES = 60  # other real texts used as queries
@@ -74,7 +74,7 @@ def _store(path: Path, vectors: np.ndarray) -> Store:
     now = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     posts = [
         NewPost(Post(source="t", id=str(i), text=f"text {i}", created_at=now), f"p{i}",
-                [NewClaim(f"text {i}", f"h{i}")])
+                [Claim(f"text {i}", text_hash=f"h{i}")])
         for i in range(len(vectors))
     ]
     store.add_posts(posts, "m", {f"h{i}": v for i, v in enumerate(vectors)})

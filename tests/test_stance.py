@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from tracker.claims.examples import KIND_THRESHOLD, ExampleReader
-from tracker.claims.extract import ClaimAnalyzer, ExtractedClaim
+from tracker.claims.extract import ClaimAnalyzer
 from tracker.claims.lexicon import DEFAULT_LEXICON, EXAMPLE_FIELDS, Lexicon
 from tracker.claims.stance import STANCE_THRESHOLD, StanceReader
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import ConfigError
-from tracker.models import ClaimKind, Stance
+from tracker.models import Claim, ClaimKind, Stance
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +66,10 @@ def test_refine_kind_catches_an_unseen_attribution_phrasing(
 def test_refine_kind_leaves_plain_reports_and_read_kinds_alone(
     embedder: SentenceTransformerEmbedder, kinds: ExampleReader
 ) -> None:
-    plain = ExtractedClaim("The cafe reopened this morning")
+    plain = Claim("The cafe reopened this morning")
     assert kinds.refine_kind(plain, vector(embedder, plain.text)) is plain
     # A kind the word lists read is kept, whatever the vector is near.
-    casualty = ExtractedClaim("TTP claimed the attack", kind=ClaimKind.CASUALTY)
+    casualty = Claim("TTP claimed the attack", kind=ClaimKind.CASUALTY)
     assert kinds.refine_kind(casualty, vector(embedder, casualty.text)) is casualty
     assert kinds.threshold == KIND_THRESHOLD
 

@@ -6,9 +6,13 @@ Times are timezone-aware ``datetime`` objects in UTC.
 from __future__ import annotations
 
 import enum
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import numpy as np
 
 _UTC_Z = "+00:00"
 
@@ -29,6 +33,8 @@ __all__ = [
     "Stance",
     "Status",
     "Tier",
+    "Value",
+    "format_number",
 ]
 
 
@@ -184,15 +190,117 @@ class Post:
         return self.repost_of is not None and not self.text
 
 
+def format_number(x: float) -> str:
+    """A count as people write it: "148", "1.5"."""
+    x = float(x)
+    return str(int(x)) if x.is_integer() else f"{x:g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One claim's answer to one question (a key of :data:`tracker.claims.values.QUESTIONS`).
+
+    Numeric questions hold the closed interval [``low``, ``high``] (people; ``high`` may
+    be ``math.inf``: "at least 10" is [10, inf]); "suspect" holds ``state``, one of
+    "at large", "arrested", "dead"."""
+
+    question: str
+    low: float | None = None
+    high: float | None = None
+    state: str | None = None
+
+    def agrees(self, other: Value) -> bool:
+        """Whether the two can both be true: intervals that overlap, equal states. Values
+        of different questions do not compare, so they agree."""
+        if self.question != other.question:
+            return True
+        if self.question == "places" and self.state is not None and other.state is not None:
+            return bool(set(self.state.split(" | ")) & set(other.state.split(" | ")))
+        if self.state is not None or other.state is not None:
+            return self.state == other.state
+        if self.low is None or self.high is None or other.low is None or other.high is None:
+            return True
+        return self.low <= other.high and other.low <= self.high
+
+    @property
+    def exact(self) -> bool:
+        """A single answer (a state, or one number), not a range."""
+        return self.state is not None or (self.low is not None and self.low == self.high)
+
+    @property
+    def label(self) -> str:
+        """What an analyst reads: "148", "at least 10", "142-150", "up to 150", "at
+        large". [2, inf] reads "more than 1", the way reports put "several"."""
+        if self.state is not None:
+            return self.state
+        if self.low is None or self.high is None:
+            return "?"
+        if self.low == self.high:
+            return format_number(self.low)
+        if math.isinf(self.high):
+            return "more than 1" if self.low == 2 else f"at least {format_number(self.low)}"
+        if self.low == 0:
+            return f"up to {format_number(self.high)}"
+        return f"{format_number(self.low)}-{format_number(self.high)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: an open interval stores ``high`` as None with ``"open": True``."""
+        out: dict[str, Any] = {"question": self.question}
+        if self.state is not None:
+            out["state"] = self.state
+        if self.low is not None:
+            out["low"] = self.low
+        if self.high is not None:
+            if math.isinf(self.high):
+                out["high"] = None
+                out["open"] = True
+            else:
+                out["high"] = self.high
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Value:
+        """The value :meth:`as_dict` gave."""
+        high = data.get("high")
+        if high is None and data.get("open"):
+            high = math.inf
+        low = data.get("low")
+        return cls(
+            str(data["question"]),
+            None if low is None else float(low),
+            None if high is None else float(high),
+            data.get("state"),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
-    """One check-worthy assertion inside a stored post (a sentence, in this cut)."""
+    """One check-worthy assertion in a post (a sentence) and what was read from it; once
+    stored, also its id, the hash its vector is keyed by and the vector.
 
-    id: int
-    post_id: int
-    position: int
+    ``actors`` are canonical names of known actors (sorted), set on attribution claims
+    only; ``candidate_actors`` are unknown capitalized names standing in an attribution
+    phrase (sorted); ``hedge`` is 0.0 (assertive) to 1.0 (heavily hedged); ``negated``
+    marks a denied or absent attribution ("no group has claimed", "TTP denied
+    involvement"); ``official_voice`` marks an official speaking ("police confirmed");
+    ``authority`` names the authority the claim is stated on the word of ("police",
+    "CTD", "prosecutor"), None when it cites none (a newspaper or "friends say" is no
+    authority: citing one is a hedge); ``values`` are the answers it gives to questions
+    with comparable values (:mod:`tracker.claims.values`: "148 on board", "a lone gunman").
+    """
+
     text: str
-    text_hash: str
+    kind: ClaimKind = ClaimKind.OTHER
+    actors: tuple[str, ...] = ()
+    candidate_actors: tuple[str, ...] = ()
+    hedge: float = 0.0
+    negated: bool = False
+    official_voice: bool = False
+    authority: str | None = None
+    values: tuple[Value, ...] = ()
+    id: int | None = None  # set once stored
+    text_hash: str = ""  # set once stored
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

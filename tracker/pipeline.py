@@ -18,17 +18,18 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from tracker.claims.extract import ClaimExtractor, ExtractedClaim
-from tracker.embedding.model import Embedder, ModelWorker
+from tracker.claims.extract import ClaimExtractor
+from tracker.embedding.base import Embedder
+from tracker.embedding.worker import ModelWorker
 from tracker.errors import PostError
 from tracker.index.claim_index import ClaimIndex
 from tracker.ingest.normalize import text_hash
 from tracker.ingest.tiers import TierResolver
 from tracker.linking.incidents import IncidentLinker
-from tracker.models import Alert, ClaimKind, Post, Stance
+from tracker.models import Alert, Claim, ClaimKind, Post, Stance
 from tracker.narratives.engine import NarrativeEngine, ProcessReport
 from tracker.rules.monitor import AlertMonitor
-from tracker.store import NewClaim, NewPost, Store
+from tracker.store import NewPost, Store
 
 __all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected", "reject"]
 
@@ -118,19 +119,11 @@ def reject(
         on_reject(rejected)
 
 
-def _new_claim(claim: ExtractedClaim) -> NewClaim:
-    return NewClaim(
-        claim.text, text_hash(claim.text), claim.kind, claim.actors, claim.candidate_actors,
-        claim.hedge, claim.negated, claim.official_voice, claim.authority,
-        tuple(v.as_dict() for v in claim.values),
-    )
-
-
 class KindReader(Protocol):
     """The second claim reader: from a claim and its vector, the claim with its kind
     read again by meaning (nearness to example sentences)."""
 
-    def refine_kind(self, claim: ExtractedClaim, vector: np.ndarray) -> ExtractedClaim: ...
+    def refine_kind(self, claim: Claim, vector: np.ndarray) -> Claim: ...
 
 
 class StanceReading(Protocol):
@@ -145,7 +138,7 @@ class _Read:
 
     post: Post
     digest: str
-    claims: list[ExtractedClaim]
+    claims: list[Claim]
 
 
 @dataclass(slots=True)
@@ -211,7 +204,7 @@ class Pipeline:
         self.kinds = kinds
         self.stance = stance
         # claims of texts embed_ahead read (a replay), by text hash: read once
-        self._read_ahead: dict[str, list[ExtractedClaim]] = {}
+        self._read_ahead: dict[str, list[Claim]] = {}
         self.merge_alerts: list[Alert] = []  # see take_merge_alerts
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="claimwatch-db")
         self._reads = (
@@ -231,12 +224,12 @@ class Pipeline:
             self._reads.shutdown(wait=True)
 
     def _claims_of(self, posts: Iterable[Post]) -> list[_Read]:
-        memo: dict[str, list[ExtractedClaim]] = {}
+        memo: dict[str, list[Claim]] = {}
         out: list[_Read] = []
         for post in posts:
             digest = text_hash(post.text)
             if post.is_repost:
-                claims: list[ExtractedClaim] = []
+                claims: list[Claim] = []
             elif digest in memo:
                 claims = memo[digest]
             elif digest in self._read_ahead:  # read by embed_ahead: not read again
@@ -264,7 +257,7 @@ class Pipeline:
             if self.stance is not None and post.reply_to is not None and not post.is_repost:
                 first = vectors.get(text_hash(claims[0].text)) if claims else None
                 stance = self.stance.read(post.text, first)
-            out.append(NewPost(post, item.digest, [_new_claim(c) for c in claims], stance))
+            out.append(NewPost(post, item.digest, claims, stance))
         return out
 
     async def add_posts(self, posts: Sequence[Post]) -> BatchResult:

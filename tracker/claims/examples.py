@@ -18,9 +18,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from tracker.claims.extract import ExtractedClaim
 from tracker.claims.lexicon import DEFAULT_LEXICON, Lexicon
-from tracker.models import ClaimKind
+from tracker.models import Claim, ClaimKind
 
 __all__ = [
     "KIND_LABELS",
@@ -113,7 +112,7 @@ class ExampleReader:
         label, score = self.closest(vector)
         return (label if score >= self.threshold else None), score
 
-    def refine_kind(self, claim: ExtractedClaim, vector: np.ndarray) -> ExtractedClaim:
+    def refine_kind(self, claim: Claim, vector: np.ndarray) -> Claim:
         """``claim`` with kind attribution, casualty or method when it is ``other`` and
         its vector is near enough to an example of that kind; otherwise ``claim`` itself.
         An attribution read this way names no actor (the words name none)."""

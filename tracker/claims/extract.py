@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
 from tracker.claims.lexicon import ACTOR_SLOT, DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon
-from tracker.claims.values import Value, ValueReader
+from tracker.claims.values import ValueReader
 from tracker.errors import ConfigError
-from tracker.models import ClaimKind
+from tracker.models import Claim, ClaimKind
 
 __all__ = [
     "ClaimAnalyzer",
     "ClaimExtractor",
     "ClaimKind",
-    "ExtractedClaim",
     "SentenceClaimExtractor",
     "clean_sentence",
     "split_sentences",
@@ -34,37 +32,10 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class ExtractedClaim:
-    """One claim found in a text: the sentence as it will be stored and embedded, and
-    what was read from it.
-
-    ``actors`` are canonical names of known actors (sorted), set on attribution claims
-    only; ``candidate_actors`` are unknown capitalized names standing in an attribution
-    phrase (sorted); ``hedge`` is 0.0 (assertive) to 1.0 (heavily hedged); ``negated``
-    marks a denied or absent attribution ("no group has claimed", "TTP denied
-    involvement"); ``official_voice`` marks an official speaking ("police confirmed");
-    ``authority`` names the authority the claim is stated on the word of ("police",
-    "CTD", "prosecutor"), None when it cites none (a newspaper or "friends say" is no
-    authority: citing one is a hedge); ``values`` are the answers it gives to questions
-    with comparable values (:mod:`tracker.claims.values`: "148 on board", "a lone gunman").
-    """
-
-    text: str
-    kind: ClaimKind = ClaimKind.OTHER
-    actors: tuple[str, ...] = ()
-    candidate_actors: tuple[str, ...] = ()
-    hedge: float = 0.0
-    negated: bool = False
-    official_voice: bool = False
-    authority: str | None = None
-    values: tuple[Value, ...] = ()  # answers to questions with comparable values
-
-
 class ClaimExtractor(Protocol):
     """Turns one post's normalized text into its claims, in order."""
 
-    def extract(self, text: str) -> list[ExtractedClaim]: ...
+    def extract(self, text: str) -> list[Claim]: ...
 
 
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
@@ -126,12 +97,12 @@ class SentenceClaimExtractor:
     def __init__(self, min_words: int = 3) -> None:
         self.min_words = min_words
 
-    def extract(self, text: str) -> list[ExtractedClaim]:
-        out: list[ExtractedClaim] = []
+    def extract(self, text: str) -> list[Claim]:
+        out: list[Claim] = []
         for raw in split_sentences(text):
             sentence = clean_sentence(raw)
             if sentence and word_count(sentence) >= self.min_words:
-                out.append(ExtractedClaim(sentence))
+                out.append(Claim(sentence))
         return out
 
 
@@ -407,9 +378,9 @@ class ClaimAnalyzer:
 
     # -- the ClaimExtractor protocol ----------------------------------------------------
 
-    def extract(self, text: str) -> list[ExtractedClaim]:
+    def extract(self, text: str) -> list[Claim]:
         """The check-worthy claims of one post's normalized text, in order."""
-        out: list[ExtractedClaim] = []
+        out: list[Claim] = []
         for raw in split_sentences(text):
             sentence = clean_sentence(raw)
             if not sentence or word_count(sentence) < self.min_words:
@@ -421,7 +392,7 @@ class ClaimAnalyzer:
 
     # -- single sentences ---------------------------------------------------------------
 
-    def analyze(self, sentence: str) -> ExtractedClaim:
+    def analyze(self, sentence: str) -> Claim:
         """Read one sentence as it is (no splitting, cleaning or check-worthiness test):
         useful for a finding's text."""
         return self._read(sentence)[0]
@@ -480,7 +451,7 @@ class ClaimAnalyzer:
                 return len(rest) + 1, name
         return None
 
-    def _read(self, sentence: str) -> tuple[ExtractedClaim, bool]:
+    def _read(self, sentence: str) -> tuple[Claim, bool]:
         probe = sentence.replace("’", "'")
         shouting = probe.isupper()
         mentions = self._mentions(probe, shouting)
@@ -541,7 +512,7 @@ class ClaimAnalyzer:
         else:
             kind = ClaimKind.OTHER
         attribution = kind is ClaimKind.ATTRIBUTION
-        claim = ExtractedClaim(
+        claim = Claim(
             text=sentence,
             kind=kind,
             actors=tuple(sorted({name for _, _, name in mentions})) if attribution else (),

@@ -60,7 +60,7 @@ from typing import Any
 
 from tracker.claims.lexicon import Lexicon
 from tracker.errors import ConfigError
-from tracker.models import ClaimKind
+from tracker.models import ClaimKind, Value
 
 __all__ = ["QUESTIONS", "QUESTION_KINDS", "Value", "ValueReader", "values_by_question"]
 
@@ -91,88 +91,6 @@ SUSPECT_STATES = ("at large", "arrested", "dead")
 _MAX_GAP = 5  # filler words allowed between a number and its cue
 _STRIP = re.compile(r"https?://\S+|www\.\S+|[@#][\w]+")
 _BREAK = re.compile(r"[.;:!?|()\[\]\"“”]|\s[-–—]\s")
-
-
-def _num(x: float) -> str:
-    x = float(x)
-    return str(int(x)) if x.is_integer() else f"{x:g}"
-
-
-@dataclass(frozen=True, slots=True)
-class Value:
-    """One claim's answer to one question (a key of :data:`QUESTIONS`).
-
-    Numeric questions hold the closed interval [``low``, ``high``] (people; ``high`` may
-    be ``math.inf``: "at least 10" is [10, inf]); "suspect" holds ``state``, one of
-    "at large", "arrested", "dead"."""
-
-    question: str
-    low: float | None = None
-    high: float | None = None
-    state: str | None = None
-
-    def agrees(self, other: Value) -> bool:
-        """Whether the two can both be true: intervals that overlap, equal states. Values
-        of different questions do not compare, so they agree."""
-        if self.question != other.question:
-            return True
-        if self.question == "places" and self.state is not None and other.state is not None:
-            return bool(set(self.state.split(" | ")) & set(other.state.split(" | ")))
-        if self.state is not None or other.state is not None:
-            return self.state == other.state
-        if self.low is None or self.high is None or other.low is None or other.high is None:
-            return True
-        return self.low <= other.high and other.low <= self.high
-
-    @property
-    def exact(self) -> bool:
-        """A single answer (a state, or one number), not a range."""
-        return self.state is not None or (self.low is not None and self.low == self.high)
-
-    @property
-    def label(self) -> str:
-        """What an analyst reads: "148", "at least 10", "142-150", "up to 150", "at
-        large". [2, inf] reads "more than 1", the way reports put "several"."""
-        if self.state is not None:
-            return self.state
-        if self.low is None or self.high is None:
-            return "?"
-        if self.low == self.high:
-            return _num(self.low)
-        if math.isinf(self.high):
-            return "more than 1" if self.low == 2 else f"at least {_num(self.low)}"
-        if self.low == 0:
-            return f"up to {_num(self.high)}"
-        return f"{_num(self.low)}-{_num(self.high)}"
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: an open interval stores ``high`` as None with ``"open": True``."""
-        out: dict[str, Any] = {"question": self.question}
-        if self.state is not None:
-            out["state"] = self.state
-        if self.low is not None:
-            out["low"] = self.low
-        if self.high is not None:
-            if math.isinf(self.high):
-                out["high"] = None
-                out["open"] = True
-            else:
-                out["high"] = self.high
-        return out
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Value:
-        """The value :meth:`as_dict` gave."""
-        high = data.get("high")
-        if high is None and data.get("open"):
-            high = math.inf
-        low = data.get("low")
-        return cls(
-            str(data["question"]),
-            None if low is None else float(low),
-            None if high is None else float(high),
-            data.get("state"),
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,9 @@ import numpy as np
 
 from tracker.config.settings import NarrativeSettings
 from tracker.linking.incidents import IncidentLinker
-from tracker.models import ClaimKind, Status, Tier
+from tracker.models import Claim, ClaimKind, Status, Tier
 from tracker.narratives.findings import NarrativeView, automatic_finding, is_plain_report, status_of
-from tracker.store import ClaimInfo, NarrativeState, PostInfo, Store
+from tracker.store import NarrativeState, PostInfo, Store
 
 __all__ = [
     "Clusterer",
@@ -45,7 +45,7 @@ __all__ = [
 ]
 
 
-def is_verified_reporting(tier: Tier, claim: ClaimInfo, relays_trusted: bool = False) -> bool:
+def is_verified_reporting(tier: Tier, claim: Claim, relays_trusted: bool = False) -> bool:
     """Whether a claim is verified reporting: confirmed, not merely said by a trusted
     account. An official source stating it unhedged; or a trusted newsroom (or a post
     relaying one, "RT @AP: ...") stating it unhedged on an authority's word ("police
@@ -59,12 +59,12 @@ def is_verified_reporting(tier: Tier, claim: ClaimInfo, relays_trusted: bool = F
     return trusted and (claim.authority is not None or claim.official_voice)
 
 
-def asserts(claim: ClaimInfo) -> bool:
+def asserts(claim: Claim) -> bool:
     """Whether a reply's claim asserts something of its own, worth a narrative: a named
     actor, a casualty figure, a method, or an authority's word. A reply that only reacts
     ("so sad", "is this true?", "they did it again") is engagement on its parent."""
     return (
-        bool(claim.actors or claim.candidates)
+        bool(claim.actors or claim.candidate_actors)
         or claim.kind in (ClaimKind.CASUALTY, ClaimKind.METHOD)
         or claim.authority is not None
     )
@@ -362,7 +362,8 @@ class NarrativeEngine:
                         self.store.add_finding(
                             incident_id, claim.text, claim.text_hash, claim.kind, found[0],
                             found[1], post.created_at, automatic=True, post_rowid=post.rowid,
-                            authority=claim.authority, values=claim.values,
+                            authority=claim.authority,
+                            values=[v.as_dict() for v in claim.values],
                         )
                         report.findings += 1
             if post.reply_to is not None:
@@ -374,12 +375,12 @@ class NarrativeEngine:
                         report.joins.append((nid, post.created_at))
 
     def _cluster(
-        self, incident_id: str, post: PostInfo, claim: ClaimInfo, verified: bool,
+        self, incident_id: str, post: PostInfo, claim: Claim, verified: bool,
         relays: bool, report: ProcessReport,
     ) -> None:
-        vector = claim.vector
-        assert vector is not None
-        actors, candidates = claim.actors, claim.candidates
+        vector, claim_id = claim.vector, claim.id
+        assert vector is not None and claim_id is not None  # a stored claim
+        actors, candidates = claim.actors, claim.candidate_actors
         key: GroupKey = (
             incident_id, claim.kind, tuple(sorted({*actors, *candidates})), claim.negated
         )
@@ -399,14 +400,14 @@ class NarrativeEngine:
         if nid is None or similarity < join:
             nid = self.store.create_narrative(
                 incident_id, claim.kind, actors, candidates, claim.negated, vector,
-                post.created_at, post.rowid, claim.id,
+                post.created_at, post.rowid, claim_id,
                 initial_status(claim.kind, unsure, claim.negated, key[2]),
             )
             self.clusterer.add(key, nid, np.zeros_like(vector))
             report.narratives += 1
         total = self.clusterer.grow(nid, vector)
         self.store.add_claim_to_narrative(
-            nid, incident_id, claim.id, total, post.rowid, post.created_at,
+            nid, incident_id, claim_id, total, post.rowid, post.created_at,
             unsure=unsure, confirmed=verified,
         )
         report.joins.append((nid, post.created_at))

@@ -25,8 +25,7 @@ from typing import Any
 import numpy as np
 
 from tracker.claims.values import Value, values_by_question
-from tracker.models import ClaimKind, Finding, FindingStatus, Status
-from tracker.store import ClaimInfo
+from tracker.models import Claim, ClaimKind, Finding, FindingStatus, Status
 
 __all__ = ["NarrativeView", "automatic_finding", "is_plain_report", "status_of"]
 
@@ -160,7 +159,7 @@ def status_of(
 
 
 def automatic_finding(
-    claim: ClaimInfo, official: bool = False
+    claim: Claim, official: bool = False
 ) -> tuple[tuple[str, ...], FindingStatus] | None:
     """The finding a verified-reporting claim records, if any (an official's own post, or
     a trusted newsroom stating it on an official's word): an unhedged attribution naming
@@ -173,7 +172,7 @@ def automatic_finding(
         return None
     if claim.kind is not ClaimKind.ATTRIBUTION:
         return ((), FindingStatus.CONFIRMED) if claim.values and official else None
-    actors = tuple(sorted({*claim.actors, *claim.candidates}))
+    actors = tuple(sorted({*claim.actors, *claim.candidate_actors}))
     if claim.negated:
         return actors, FindingStatus.RULED_OUT if actors else FindingStatus.PENDING
     if actors:

@@ -8,6 +8,8 @@ Times are stored as float seconds since the epoch, UTC. Embeddings are float32 b
 by (model, text hash), so the FAISS index is derived data that can always be rebuilt.
 The tables come in two groups, each a mixin of its own module: posts, claims and
 embeddings (:mod:`.posts`); incidents, links, narratives and findings (:mod:`.narratives`).
+The outbox's alerts and deliveries (:mod:`.outbox`) are reached as ``store.outbox``; the
+store imports nothing from ``alerts``.
 """
 
 from __future__ import annotations
@@ -16,34 +18,28 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from alerts.outbox import Outbox
 from tracker.errors import StoreError
 from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost, WindowPost
 from tracker.store.cursors import CursorTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
+from tracker.store.outbox import Outbox
 from tracker.store.posts import (
-    ClaimInfo,
     ClaimRow,
-    NewClaim,
     NewPost,
     PostInfo,
     PostTables,
-    StoredClaim,
 )
 from tracker.store.schema import MIGRATIONS
 
 __all__ = [
     "MIGRATIONS",
-    "ClaimInfo",
     "ClaimRow",
     "ConflictRow",
     "NarrativeState",
-    "NewClaim",
     "NewPost",
     "PostInfo",
     "RuleState",
     "Store",
-    "StoredClaim",
     "ValuePost",
     "WindowPost",
 ]

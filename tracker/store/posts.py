@@ -5,41 +5,21 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 
-from tracker.models import ClaimKind, Post, Stance, Tier
+from tracker.ingest.normalize import text_hash
+from tracker.models import Claim, ClaimKind, Post, Stance, Tier, Value
 from tracker.store.base import Tables, chunks, dt, ts
 
 __all__ = [
-    "ClaimInfo",
     "ClaimRow",
-    "NewClaim",
     "NewPost",
     "PostInfo",
     "PostTables",
-    "StoredClaim",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class NewClaim:
-    """A claim about to be stored: its sentence, the hash its embedding is keyed by, and
-    what the extractor read from it."""
-
-    text: str
-    text_hash: str
-    kind: ClaimKind = ClaimKind.OTHER
-    actors: tuple[str, ...] = ()
-    candidates: tuple[str, ...] = ()
-    hedge: float = 0.0
-    negated: bool = False
-    official_voice: bool = False
-    authority: str | None = None
-    values: tuple[dict[str, Any], ...] = ()  # tracker.claims.values.Value data
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +29,8 @@ class NewPost:
 
     post: Post
     text_hash: str
-    claims: Sequence[NewClaim]
+    claims: Sequence[Claim]  # as read; a claim's text_hash, when set, keys its vector
     stance: Stance | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredClaim:
-    """A claim row just written: its id and the hash of its text."""
-
-    id: int
-    text_hash: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,24 +44,6 @@ class ClaimRow:
     source: str
     author: str | None
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimInfo:
-    """A stored claim with what was read from it and its (dim,) vector, if stored."""
-
-    id: int
-    text: str
-    text_hash: str
-    kind: ClaimKind
-    actors: tuple[str, ...]
-    candidates: tuple[str, ...]
-    hedge: float
-    negated: bool
-    official_voice: bool
-    vector: np.ndarray | None
-    authority: str | None = None
-    values: tuple[dict[str, Any], ...] = ()  # tracker.claims.values.Value data
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +61,7 @@ class PostInfo:
     is_repost: bool
     repost_of: int | None
     reply_to: int | None = None
-    claims: list[ClaimInfo] = field(default_factory=list)
+    claims: list[Claim] = field(default_factory=list)  # stored: id, hash, vector set
     stance: Stance | None = None
 
 
@@ -136,7 +90,7 @@ class PostTables(Tables):
         posts: Sequence[NewPost],
         model: str,
         new_vectors: dict[str, np.ndarray],
-    ) -> tuple[list[int | None], list[StoredClaim]]:
+    ) -> tuple[list[int | None], list[Claim]]:
         """Store posts, their claims and newly computed embeddings in one transaction.
 
         Returns, per post, its new row id (None: already stored, nothing written), and
@@ -144,7 +98,7 @@ class PostTables(Tables):
         """
         now = time.time()
         inserted: list[int | None] = []
-        claims: list[StoredClaim] = []
+        claims: list[Claim] = []
         with self.transaction():
             for item in posts:
                 p = item.post
@@ -165,20 +119,22 @@ class PostTables(Tables):
                 post_rowid = cur.lastrowid
                 inserted.append(post_rowid)
                 for position, claim in enumerate(item.claims):
+                    digest = claim.text_hash or text_hash(claim.text)
                     c = self._db.execute(
                         "INSERT INTO claims (post_id, position, text, text_hash, kind, "
                         "actors, candidates, hedge, negated, official_voice, authority, vals) "
                         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                         (
-                            post_rowid, position, claim.text, claim.text_hash,
+                            post_rowid, position, claim.text, digest,
                             claim.kind.value, json.dumps(claim.actors),
-                            json.dumps(claim.candidates), claim.hedge, int(claim.negated),
+                            json.dumps(claim.candidate_actors), claim.hedge, int(claim.negated),
                             int(claim.official_voice), claim.authority,
-                            json.dumps(list(claim.values)) if claim.values else None,
+                            json.dumps([v.as_dict() for v in claim.values])
+                            if claim.values else None,
                         ),
                     )
                     assert c.lastrowid is not None
-                    claims.append(StoredClaim(c.lastrowid, claim.text_hash))
+                    claims.append(replace(claim, id=c.lastrowid, text_hash=digest))
             self._db.executemany(
                 "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
                 (
@@ -249,12 +205,13 @@ class PostTables(Tables):
                 (model, *part),
             ):
                 posts[row[0]].claims.append(
-                    ClaimInfo(
-                        row[1], row[2], row[3], ClaimKind(row[4]),
-                        tuple(json.loads(row[5])), tuple(json.loads(row[6])), row[7],
-                        bool(row[8]), bool(row[9]),
-                        np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
-                        row[11], tuple(json.loads(row[12])) if row[12] else (),
+                    Claim(
+                        row[2], ClaimKind(row[4]), tuple(json.loads(row[5])),
+                        tuple(json.loads(row[6])), row[7], bool(row[8]), bool(row[9]),
+                        row[11],
+                        tuple(Value.from_dict(v) for v in json.loads(row[12])) if row[12] else (),
+                        id=row[1], text_hash=row[3],
+                        vector=np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
                     )
                 )
         return sorted(posts.values(), key=lambda p: (p.created_at, p.rowid))
