@@ -310,9 +310,45 @@ async def test_an_alert_for_a_receiver_down_is_delivered_after_a_restart(
     assert all(r["deliveries"][0]["state"] == "sent" for r in after)
 
 
-def test_replay_without_deliver_holds_alerts_and_alerts_test_reports_each_channel(
-    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, unused_tcp_port: int,
+async def test_replay_without_deliver_holds_its_alerts_and_no_later_process_sends_them(
+    tmp_path: Path, embedder: object, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
+    db = tmp_path / "held.db"
+    config = write_config(tmp_path, INCIDENT + channel_config(receiver.url))
+    config.write_text(
+        config.read_text().replace(str(tmp_path / "claimwatch.db"), str(db)), encoding="utf-8"
+    )
+    posts = write_posts(tmp_path, nushki_posts())
+    events = await asyncio.to_thread(replay_events, config, posts, capsys, "--db", str(db))
+    assert [e["event"] for e in events] == ["raised", "escalated", "resolved"]
+    assert receiver.calls == []  # a replay rehearses: the desk hears nothing
+
+    def alerts_json() -> list[dict[str, Any]]:
+        assert run_cli(["alerts", "--config", str(config), "--json"]) == 0
+        rows: list[dict[str, Any]] = json.loads(capsys.readouterr().out)
+        return rows
+
+    held = alerts_json()
+    assert {r["alert_id"] for r in held} == {e["alert_id"] for e in events}
+    assert [d["state"] for r in held for d in r["deliveries"]] == ["held"] * 3
+    # `alerts deliver` (what `run` does on its own) sends pending alerts, not held ones
+    assert await asyncio.to_thread(
+        run_cli, ["alerts", "deliver", "--config", str(config), "--json"]
+    ) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "sent": 0, "retrying": 0, "dead": 0, "pending": 0
+    }
+    assert receiver.calls == []
+    assert [d["state"] for r in alerts_json() for d in r["deliveries"]] == ["held"] * 3
+
+
+def test_alerts_test_reports_each_channel_without_its_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    unused_tcp_port: int,
 ) -> None:
     # a channel nobody listens on: `alerts test` says it failed and why, and exits 1
     monkeypatch.setenv("TEST_HOOK_SECRET", SECRET)
@@ -386,3 +422,115 @@ def test_plot_draws_the_incident_and_a_narrative_from_a_kept_replay(
     assert run_cli(["plot", "nowhere", "-o", str(chart), "--db", str(db),
                     "--config", str(config)]) == 1
     assert "no incident 'nowhere'" in capsys.readouterr().err
+
+
+# -- the outbox's tables and the package's seams ------------------------------------------
+
+
+def test_a_database_from_before_the_outbox_migration_upgrades_and_keeps_its_alerts(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    from tracker.models import Alert, AlertEvent, ClaimKind, Status
+    from tracker.store import MIGRATIONS, Store
+    from tracker.store.outbox import DeliveryState
+
+    # A file at schema 6, whose outbox tables were made by the outbox itself (as before
+    # they were migration 7), with one alert waiting to be sent.
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    for script in MIGRATIONS[:6]:
+        db.executescript(script)
+    db.executescript(MIGRATIONS[6])
+    at = START + timedelta(minutes=25)
+    old = Alert(
+        alert_id="a-old", event=AlertEvent.RAISED, rule="outrunning", incident_id="nushki",
+        incident_title="Nushki bus bombing", narrative_id=1, label="TTP is behind it",
+        kind=ClaimKind.ATTRIBUTION, actors=("TTP",), status=Status.SPECULATIVE,
+        severity="low", at=at, spread_rate=0.6, verified_rate=0.0, ratio=3.0, posts=6,
+        authors=6, reach=600, window_minutes=10.0, first_seen=at, minutes_since_incident=25.0,
+    )
+    db.execute("INSERT INTO outbox_alerts (id, incident_id, narrative_id, event, at, body, "
+               "created_at) VALUES ('a-old', 'nushki', 1, 'raised', 0, ?, 0)",
+               (json.dumps(old.as_dict()),))
+    db.execute("INSERT INTO outbox_deliveries (alert_id, channel, state, next_at, "
+               "updated_at) VALUES ('a-old', 'desk', 'pending', 0, 0)")
+    db.execute("PRAGMA user_version = 6")
+    db.close()
+
+    store = Store(path)
+    try:
+        assert store.schema_version == len(MIGRATIONS) >= 7
+        [(alert, [delivery])] = store.outbox.alerts()
+        assert alert == old
+        assert (delivery.channel, delivery.state) == ("desk", DeliveryState.PENDING)
+        assert store.outbox.counts()["pending"] == 1
+    finally:
+        store.close()
+    fresh = Store(tmp_path / "new.db")  # a new file gets the tables from the migration
+    try:
+        assert fresh.outbox.counts() == {s.value: 0 for s in DeliveryState}
+    finally:
+        fresh.close()
+
+
+def _imports(package: str) -> dict[str, set[str]]:
+    """Every module under ``package`` (a folder of ROOT) and the modules its import
+    statements name, wherever they stand (functions and TYPE_CHECKING blocks included)."""
+    import ast
+
+    modules: dict[str, Path] = {}
+    for path in (ROOT / package).rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    found: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        names: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                assert node.level == 0, f"{name}: relative import"
+                base = node.module or ""
+                names.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules
+                             else base for alias in node.names)
+        found[name] = names
+    return found
+
+
+def test_alerts_imports_only_the_alert_shape_and_errors_and_the_store_no_alerts() -> None:
+    ours = _imports("alerts")
+    outside = {(m, t) for m, names in ours.items() for t in names
+               if t.split(".")[0] in ("alerts", "tracker") and not t.startswith("alerts")
+               and t not in ("tracker.models", "tracker.errors")}
+    assert outside == set()
+    store = {(m, t) for m, names in _imports("tracker/store").items() for t in names
+             if t.split(".")[0] == "alerts"}
+    assert store == set()
+    # no cycle inside alerts: each module's imports, followed, never lead back to it
+    graph = {m: {t for t in names if t in ours and t != m} for m, names in ours.items()}
+    for start in graph:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            here = todo.pop()
+            assert here != start, f"{start} imports itself through {sorted(seen)}"
+            if here not in seen:
+                seen.add(here)
+                todo.extend(graph[here])
+    assert "alerts.channels.registry" in graph  # the walk saw the channel subpackage
+
+
+def test_backoff_doubles_to_its_cap_and_jitter_stays_within_its_fraction() -> None:
+    import random
+
+    from alerts.retry import RetryPolicy, backoff
+
+    assert [backoff(n, 2.0, 30.0) for n in (1, 2, 3, 4, 5, 6)] == [2, 4, 8, 16, 30, 30]
+    assert backoff(10_000, 2.0, 30.0) == 30.0  # no overflow after a long outage
+    spread = [backoff(3, 2.0, 30.0, jitter=0.25, rng=random.Random(seed)) for seed in range(50)]
+    assert all(6.0 <= d <= 10.0 for d in spread) and len(set(spread)) > 40
+    policy = RetryPolicy(max_attempts=3, max_age=60.0)
+    assert policy.gives_up(2, age=10.0) is None
+    assert policy.gives_up(3, age=10.0) == "gave up after 3 attempts"
+    assert policy.gives_up(1, age=60.0) == "gave up: undelivered after 1 minutes"

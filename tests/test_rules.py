@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import random
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from alerts.outbox import DeliveryState, Drainer, Outbox, RetryPolicy
+from alerts.outbox import Drainer
+from alerts.retry import RetryPolicy
 from tracker.config.settings import RuleSettings
 from tracker.errors import DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Status
 from tracker.rules.monitor import Rule, decide, measure
 from tracker.rules.rates import Sample, narrative_rate
 from tracker.store import Store
+from tracker.store.outbox import DeliveryState
 
 T0 = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
 
@@ -140,9 +141,11 @@ class Flaky:
         return "HTTP 200"
 
 
-async def test_retries_back_off_then_give_up_and_refusals_are_dead_at_once() -> None:
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    outbox = Outbox(db)
+async def test_retries_back_off_then_give_up_and_refusals_are_dead_at_once(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "c.db")
+    outbox = store.outbox
     outbox.enqueue(_alert("a1"), ["ok", "flaky", "down", "refuses"])
     channels = {"ok": Flaky("ok", 0), "flaky": Flaky("flaky", 2), "down": Flaky("down", 99),
                 "refuses": Flaky("refuses", 1, permanent=True)}
@@ -160,11 +163,12 @@ async def test_retries_back_off_then_give_up_and_refusals_are_dead_at_once() -> 
     assert set(channels["flaky"].keys) == {"a1"}  # one idempotency key for every attempt
     delays = [policy.delay(n, random.Random(n)) for n in (1, 2, 3, 4)]
     assert all(0.005 <= d <= 0.03 for d in delays)
+    store.close()
 
 
-async def test_a_delivery_too_old_to_retry_is_dead_and_says_so() -> None:
-    db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-    outbox = Outbox(db)
+async def test_a_delivery_too_old_to_retry_is_dead_and_says_so(tmp_path: Path) -> None:
+    store = Store(tmp_path / "c.db")
+    outbox = store.outbox
     outbox.enqueue(_alert("old"), ["down"])
     policy = RetryPolicy(max_attempts=100, max_age=0.0, backoff=0.01)
     report = await Drainer(outbox, {"down": Flaky("down", 99)}, policy).drain()
@@ -172,3 +176,4 @@ async def test_a_delivery_too_old_to_retry_is_dead_and_says_so() -> None:
     [(_, [delivery])] = outbox.alerts()
     assert delivery.state is DeliveryState.DEAD
     assert "undelivered after" in (delivery.last_error or "")
+    store.close()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from alerts.outbox import RetryPolicy
+from alerts.retry import RetryPolicy
 from tracker.claims.examples import ExampleReader
 from tracker.claims.extract import ClaimAnalyzer
 from tracker.claims.stance import StanceReader

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from alerts.outbox import Delivery
 from tracker.errors import InputError
 from tracker.models import Alert, Finding, Incident, Narrative, QueryHit, Stance
+from tracker.store.outbox import Delivery
 
 if TYPE_CHECKING:
     from tracker.store import Store

@@ -184,4 +184,34 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (rule, incident_id, question)
     ) WITHOUT ROWID;
     """,
+    # 7: the outbox (tracker.store.outbox): each alert as recorded and one delivery row per
+    # channel. Files from before this migration may have these tables already (the outbox
+    # used to create them itself), hence IF NOT EXISTS.
+    """
+    CREATE TABLE IF NOT EXISTS outbox_alerts (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        incident_id  TEXT NOT NULL,
+        narrative_id INTEGER NOT NULL,
+        event        TEXT NOT NULL,
+        at           REAL NOT NULL,
+        body         TEXT NOT NULL,
+        created_at   REAL NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS outbox_alerts_incident ON outbox_alerts (incident_id, seq);
+    CREATE TABLE IF NOT EXISTS outbox_deliveries (
+        id         INTEGER PRIMARY KEY,
+        alert_id   TEXT NOT NULL REFERENCES outbox_alerts (id) ON DELETE CASCADE,
+        channel    TEXT NOT NULL,
+        state      TEXT NOT NULL,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        next_at    REAL NOT NULL,
+        last_error TEXT,
+        detail     TEXT,
+        updated_at REAL NOT NULL,
+        UNIQUE (alert_id, channel)
+    );
+    CREATE INDEX IF NOT EXISTS outbox_deliveries_due ON outbox_deliveries (next_at)
+        WHERE state = 'pending';
+    """,
 )
