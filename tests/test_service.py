@@ -36,7 +36,8 @@ from conftest import ROOT, run_cli, write_config
 
 from alerts.channels.webhook import verify_signature
 from tracker.daemon.api import BodyError, read_items
-from tracker.daemon.service import Intake, IntakeClosed, IntakeFull, retry_delay
+from tracker.daemon.intake import Intake, IntakeClosed, IntakeFull
+from tracker.daemon.jobs import retry_delay
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.models import Post
 from tracker.pipeline import Outcome

@@ -9,6 +9,7 @@
     ├── ModelError                  the embedding model cannot be found, verified or loaded
     ├── IndexFileError             the FAISS index file is unreadable or inconsistent
     ├── StoreError                  the database cannot be opened or migrated
+    │   └── ReadTimeoutError        a read ran past ``[service] read_timeout_seconds``
     ├── SourceError                 a source failed (``transient`` says whether to retry)
     └── DeliveryError               an alert could not be delivered
 
@@ -25,6 +26,7 @@ __all__ = [
     "InputError",
     "ModelError",
     "PostError",
+    "ReadTimeoutError",
     "SourceError",
     "StoreError",
 ]
@@ -60,6 +62,11 @@ class IndexFileError(ClaimwatchError):
 
 class StoreError(ClaimwatchError):
     """The database cannot be opened, migrated or written."""
+
+
+class ReadTimeoutError(StoreError):
+    """A read was interrupted after its time limit (``[service] read_timeout_seconds``):
+    the database is busy or the question too broad; the daemon answers 503."""
 
 
 class SourceError(ClaimwatchError):

@@ -276,9 +276,10 @@ class Runtime:
             self.monitor().review(when)  # a finding resolves the alerts it decides
         return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)
 
-    def incident(self, incident_id: str) -> Incident:
-        """A stored incident; :class:`InputError` naming it when there is none."""
-        incident = self.store.incident(incident_id)
+    def incident(self, incident_id: str, *, store: Store | None = None) -> Incident:
+        """A stored incident; :class:`InputError` naming it when there is none. Reads
+        ``store`` when given (a read-only connection of the daemon's read pool)."""
+        incident = (store or self.store).incident(incident_id)
         if incident is None:
             raise InputError(f"no incident {incident_id!r}: see `claimwatch incident list`")
         return incident
@@ -290,21 +291,22 @@ class Runtime:
 
     def narratives(
         self, incident_id: str | None = None, status: Status | None = None,
-        kind: ClaimKind | None = None, *, singletons: bool = False,
+        kind: ClaimKind | None = None, *, singletons: bool = False, store: Store | None = None,
     ) -> list[Narrative]:
         """Live narratives, most active first: posts (with reposts and replies) in the last
         ``[narratives] active_minutes`` of event time (before the incident's latest post),
         then size. Single posts nobody reposted or answered are left out unless
-        ``singletons``."""
+        ``singletons``. Reads ``store`` when given."""
+        store = store or self.store
         if incident_id is not None:
-            self.incident(incident_id)
+            self.incident(incident_id, store=store)
         window = timedelta(minutes=self.settings.narratives.active_minutes)
         out: list[Narrative] = []
-        scope = [incident_id] if incident_id else [i.id for i in self.store.incidents()]
+        scope = [incident_id] if incident_id else [i.id for i in store.incidents()]
         for iid in scope:
-            latest = self.store.latest_post_time(iid)
+            latest = store.latest_post_time(iid)
             since = latest - window if latest else None
-            out.extend(self.store.narrative_summaries(iid, since=since))
+            out.extend(store.narrative_summaries(iid, since=since))
         out = [
             n for n in out
             if (status is None or n.status is status) and (kind is None or n.kind is kind)
@@ -349,16 +351,19 @@ class Runtime:
         self.engine().consolidate()
         return total
 
-    def term_stats(self) -> TermStats:
+    def term_stats(self, store: Store | None = None) -> TermStats:
         """BM25 statistics of every stored claim, brought up to date (incrementally)."""
         if self._terms is None:
             self._terms = TermStats()
-        while batch := self.store.claim_texts_after(self._terms_upto):
+        while batch := (store or self.store).claim_texts_after(self._terms_upto):
             self._terms.add([t for _, t in batch])
             self._terms_upto = batch[-1][0]
         return self._terms
 
-    def query(self, text: str, k: int = 10, incident_id: str | None = None) -> list[QueryHit]:
+    def query(
+        self, text: str, k: int = 10, incident_id: str | None = None, *,
+        store: Store | None = None,
+    ) -> list[QueryHit]:
         """The ``k`` stored claims nearest to ``text``, best first, each with the
         narratives it is in. Claims with exactly the same text are folded into one hit
         (``same_text`` counts the others). With ``incident_id``, only claims in that
@@ -368,28 +373,29 @@ class Runtime:
         their cosine similarity with BM25 under the whole corpus's term weights
         (:data:`tracker.search.retrieval.FUSION_WEIGHT`): that is ``score``; ``similarity`` is
         the cosine similarity. On CheckThat! 2020 dev this ranking scores MAP@5 .852
-        against .800 for dense alone."""
+        against .800 for dense alone. Reads ``store`` when given."""
+        store = store or self.store
         if incident_id is not None:
-            self.incident(incident_id)
+            self.incident(incident_id, store=store)
         index = self.index()
         vector = self.worker.call(self.embedder.encode, [text])
         fetch = max(50, k * 4 + 10)
-        stats = self.term_stats()
+        stats = self.term_stats(store)
         while True:
             scores, ids = self.worker.call(index.search, vector, fetch)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            hits = self._hits(self._rerank(text, found, stats), k, incident_id)
+            hits = self._hits(store, self._rerank(store, text, found, stats), k, incident_id)
             if len(hits) >= k or len(found) < fetch or fetch >= len(index):
                 return hits
             fetch *= 4
 
     def _rerank(
-        self, text: str, found: list[tuple[float, int]], stats: TermStats
+        self, store: Store, text: str, found: list[tuple[float, int]], stats: TermStats
     ) -> list[tuple[float, float, int]]:
         """``found`` (cosine, claim id) as (fused score, cosine, claim id), best first."""
         if not found:
             return []
-        rows = self.store.claims([i for _, i in found])
+        rows = store.claims([i for _, i in found])
         texts = [rows[i].text if i in rows else "" for _, i in found]
         dense = np.array([s for s, _ in found], dtype=np.float64)
         fused = fuse(dense, stats.scores(text, texts))
@@ -398,11 +404,12 @@ class Runtime:
         return ranked
 
     def _hits(
-        self, found: list[tuple[float, float, int]], k: int, incident_id: str | None
+        self, store: Store, found: list[tuple[float, float, int]], k: int,
+        incident_id: str | None,
     ) -> list[QueryHit]:
-        rows = self.store.claims([i for _, _, i in found])
-        memberships = self.store.claim_narratives(list(rows), incident_id)
-        counts = self.store.same_text_counts([r.text_hash for r in rows.values()])
+        rows = store.claims([i for _, _, i in found])
+        memberships = store.claim_narratives(list(rows), incident_id)
+        counts = store.same_text_counts([r.text_hash for r in rows.values()])
         hits: list[QueryHit] = []
         seen: set[str] = set()
         for score, cosine, claim_id in found:

@@ -431,6 +431,10 @@ class ServiceSettings(_Section):
         "alerts on narratives that went quiet).",
     )
     save_index_seconds: float = Field(300.0, gt=0, description="Save the FAISS index this often.")
+    read_timeout_seconds: float = Field(
+        10.0, gt=0, description="A read of the HTTP API (query, narratives, alerts ...) is "
+        "stopped after this many seconds and answered 503.",
+    )
 
 
 class Settings(_Section):

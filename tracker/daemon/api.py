@@ -24,32 +24,44 @@
     :mod:`tracker.views` builds each). No token needed. 404 for an unknown incident or
     narrative, 400 for a bad parameter.
 
+    Read on the daemon's read pool (:class:`~tracker.store.pool.ReadPool`): read-only
+    connections that see the last commit and never wait for the writer. A read past
+    ``[service] read_timeout_seconds`` is stopped and answered 503 with ``Retry-After``.
+
 ``GET /healthz``
     Up, the database path and whether it can be read, queue depth, last poll per source
     (time, ok or not, reason). 200, or 503 when the database cannot be read.
 
 ``GET /metrics``
     Prometheus text format (see :mod:`tracker.daemon.metrics`).
+
+Request bodies are parsed, and answers serialized, on worker threads: the event loop only
+waits. The handlers depend on :class:`Service` (what they need of the daemon), not on the
+daemon itself: :mod:`tracker.daemon.service` builds the app from its ``Daemon``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from tracker.daemon.metrics import CONTENT_TYPE
-from tracker.daemon.service import Daemon, IntakeClosed, IntakeFull
-from tracker.errors import ClaimwatchError, InputError, PostError
+from tracker.config.settings import Settings
+from tracker.daemon.intake import Intake, IntakeClosed, IntakeFull
+from tracker.daemon.metrics import CONTENT_TYPE, Metrics
+from tracker.errors import ClaimwatchError, InputError, PostError, ReadTimeoutError
 from tracker.ingest.records import parse_post
-from tracker.models import ClaimKind, Status
+from tracker.models import ClaimKind, Post, Status
 from tracker.pipeline import Outcome
+from tracker.runtime import Runtime
+from tracker.store import Store
+from tracker.store.pool import ReadPool
 from tracker.views import (
     alerts_json,
     incidents_json,
@@ -58,7 +70,7 @@ from tracker.views import (
     query_json,
 )
 
-__all__ = ["PUSH_SOURCE", "BodyError", "build_app", "read_items"]
+__all__ = ["PUSH_SOURCE", "BodyError", "Pushed", "Service", "build_app", "read_items", "read_posts"]
 
 log = logging.getLogger("claimwatch.api")
 
@@ -70,6 +82,28 @@ NDJSON_TYPES = frozenset({"application/x-ndjson", "application/jsonl", "applicat
 _AUTH = {"WWW-Authenticate": 'Bearer realm="claimwatch"'}
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Service(Protocol):
+    """What the handlers need of the daemon (:class:`tracker.daemon.service.Daemon`)."""
+
+    settings: Settings
+    runtime: Runtime
+    metrics: Metrics
+    reads: ReadPool
+    intake: Intake
+    token: str | None
+    accepting: bool
+    query_lock: asyncio.Lock
+
+    def reject(self, count: int) -> None:
+        """Count pushed items rejected as malformed."""
+
+    def retry_after(self) -> int:
+        """Seconds a client refused with 429 should wait."""
+
+    async def healthz(self) -> tuple[bool, dict[str, Any]]:
+        """Whether the daemon is healthy, and what ``GET /healthz`` shows."""
 
 
 class BodyError(ValueError):
@@ -120,8 +154,47 @@ def read_items(body: bytes, content_type: str) -> list[tuple[int | None, Any]]:
     return items
 
 
+@dataclass(slots=True)
+class Pushed:
+    """A ``POST /v1/posts`` body read: one result per item (its ``status`` still
+    ``rejected`` for items to be stored), the posts to store and the item index of each."""
+
+    results: list[dict[str, Any]]
+    posts: list[Post]
+    at: list[int]
+
+
+def read_posts(body: bytes, content_type: str, *, max_text_chars: int) -> Pushed:
+    """The posts of a ``POST /v1/posts`` body, and why each other item was rejected
+    (pure CPU work: the handler runs it on a worker thread). Raises :class:`BodyError`
+    for a body that is no post, array or JSON Lines."""
+    pushed = Pushed([], [], [])
+    for index, (line, record) in enumerate(read_items(body, content_type)):
+        result: dict[str, Any] = {"index": index, "id": _item_id(record),
+                                  "status": "rejected", "reason": None}
+        if line is not None:
+            result["line"] = line
+        pushed.results.append(result)
+        if isinstance(record, _LineError):
+            result["reason"] = record.reason
+            continue
+        try:
+            post = parse_post(record, default_source=PUSH_SOURCE, max_text_chars=max_text_chars)
+        except PostError as exc:
+            result["reason"] = str(exc)
+            continue
+        pushed.posts.append(post)
+        pushed.at.append(index)
+    return pushed
+
+
 def _error(status: int, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers)
+
+
+def _json(text: str, status: int = 200) -> web.Response:
+    """A response of JSON serialized already (off the loop)."""
+    return web.Response(text=text, status=status, content_type="application/json")
 
 
 def _item_id(record: Any) -> str | None:
@@ -156,9 +229,10 @@ def _choice(request: web.Request, name: str, kind: type[Status] | type[ClaimKind
         raise web.HTTPBadRequest(reason=f"{name} must be one of {choices}, got {raw!r}") from None
 
 
-def _json_errors(daemon: Daemon) -> Any:
+def _json_errors(daemon: Service) -> Any:
     """Middleware: aiohttp's own HTTP errors (404, 405, 413...) answered as JSON; a
-    library error in a read as 404 (unknown incident or narrative); requests counted."""
+    library error in a read as 404 (unknown incident or narrative), a read past its time
+    limit as 503; requests counted."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -177,6 +251,8 @@ def _json_errors(daemon: Daemon) -> Any:
             else:
                 message = str(exc.reason)
             response = _error(exc.status, message, keep)
+        except ReadTimeoutError as exc:
+            response = _error(503, str(exc), {"Retry-After": "5"})
         except InputError as exc:
             response = _error(404, str(exc))
         except Exception:
@@ -188,14 +264,14 @@ def _json_errors(daemon: Daemon) -> Any:
     return middleware
 
 
-def build_app(daemon: Daemon) -> web.Application:
+def build_app(daemon: Service) -> web.Application:
     """The aiohttp application serving ``daemon`` (routes as in the module docstring)."""
     service = daemon.settings.service
     app = web.Application(
         client_max_size=service.max_body_bytes, middlewares=[_json_errors(daemon)]
     )
     runtime = daemon.runtime
-    store = runtime.store
+    reads = daemon.reads
 
     async def post_posts(request: web.Request) -> web.Response:
         if not daemon.accepting:
@@ -221,29 +297,13 @@ def build_app(daemon: Daemon) -> web.Application:
             return _too_busy()
         body = await request.read()
         try:
-            items = read_items(body, request.content_type)
+            pushed = await asyncio.to_thread(
+                read_posts, body, request.content_type,
+                max_text_chars=daemon.settings.ingest.max_text_chars,
+            )
         except BodyError as exc:
             return _error(400, str(exc))
-        results: list[dict[str, Any]] = []
-        posts = []
-        at: list[int] = []
-        max_chars = daemon.settings.ingest.max_text_chars
-        for index, (line, record) in enumerate(items):
-            result: dict[str, Any] = {"index": index, "id": _item_id(record),
-                                      "status": "rejected", "reason": None}
-            if line is not None:
-                result["line"] = line
-            results.append(result)
-            if isinstance(record, _LineError):
-                result["reason"] = record.reason
-                continue
-            try:
-                post = parse_post(record, default_source=PUSH_SOURCE, max_text_chars=max_chars)
-            except PostError as exc:
-                result["reason"] = str(exc)
-                continue
-            posts.append(post)
-            at.append(index)
+        results, posts, at = pushed.results, pushed.posts, pushed.at
         rejected = len(results) - len(posts)
         if rejected:
             daemon.reject(rejected)
@@ -268,11 +328,9 @@ def build_app(daemon: Daemon) -> web.Application:
                 results[index]["status"] = "accepted" if stored else "duplicate"
         counts = {s: sum(1 for r in results if r["status"] == s)
                   for s in ("accepted", "duplicate", "rejected")}
-        return web.json_response(
-            {"items": results, "accepted": counts["accepted"],
-             "duplicates": counts["duplicate"], "rejected": counts["rejected"]},
-            status=202,
-        )
+        answer = {"items": results, "accepted": counts["accepted"],
+                  "duplicates": counts["duplicate"], "rejected": counts["rejected"]}
+        return _json(await asyncio.to_thread(json.dumps, answer), status=202)
 
     def _too_busy() -> web.Response:
         wait = daemon.retry_after()
@@ -286,9 +344,12 @@ def build_app(daemon: Daemon) -> web.Application:
             raise web.HTTPBadRequest(reason="q (the claim to look for) is required")
         k = _int_param(request, "k", 10, 1, 1000)
         incident = request.query.get("incident") or None
+
+        def read(store: Store) -> str:
+            return json.dumps(query_json(runtime.query(text, k, incident, store=store)))
+
         async with daemon.query_lock:
-            hits = await asyncio.to_thread(runtime.query, text, k, incident)
-        return web.json_response(query_json(hits))
+            return _json(await reads.run(read))
 
     async def get_narratives(request: web.Request) -> web.Response:
         incident = request.query.get("incident") or None
@@ -296,10 +357,12 @@ def build_app(daemon: Daemon) -> web.Application:
         kind = _choice(request, "kind", ClaimKind)
         limit = _int_param(request, "limit", 1000, 1, 1_000_000)
         every = request.query.get("all", "").lower() in ("1", "true", "yes")
-        found = await asyncio.to_thread(
-            functools.partial(runtime.narratives, incident, status, kind, singletons=every)
-        )
-        return web.json_response(narratives_json(found[:limit]))
+
+        def read(store: Store) -> str:
+            found = runtime.narratives(incident, status, kind, singletons=every, store=store)
+            return json.dumps(narratives_json(found[:limit]))
+
+        return _json(await reads.run(read))
 
     async def get_narrative(request: web.Request) -> web.Response:
         raw = request.match_info["id"]
@@ -307,23 +370,23 @@ def build_app(daemon: Daemon) -> web.Application:
             narrative_id = int(raw)
         except ValueError:
             raise web.HTTPBadRequest(reason=f"a narrative id is a number, got {raw!r}") from None
-        return web.json_response(
-            await asyncio.to_thread(narrative_detail_json, store, narrative_id)
-        )
+        return _json(await reads.run(
+            lambda store: json.dumps(narrative_detail_json(store, narrative_id))
+        ))
 
     async def get_incidents(request: web.Request) -> web.Response:
-        return web.json_response(await asyncio.to_thread(incidents_json, store))
+        return _json(await reads.run(lambda store: json.dumps(incidents_json(store))))
 
     async def get_alerts(request: web.Request) -> web.Response:
         incident = request.query.get("incident") or None
         limit = _int_param(request, "limit", 200, 1, 100_000)
-        if incident is not None:
-            await asyncio.to_thread(runtime.incident, incident)
 
-        def read() -> list[dict[str, Any]]:
-            return alerts_json(store.outbox.alerts(incident, limit=limit))
+        def read(store: Store) -> str:
+            if incident is not None:
+                runtime.incident(incident, store=store)
+            return json.dumps(alerts_json(store.outbox.alerts(incident, limit=limit)))
 
-        return web.json_response(await asyncio.to_thread(read))
+        return _json(await reads.run(read))
 
     async def healthz(request: web.Request) -> web.Response:
         ok, payload = await daemon.healthz()

@@ -1,5 +1,6 @@
 """The daemon behind ``claimwatch run``: one process, one event loop, an aiohttp application
-(the HTTP API of :mod:`tracker.daemon.api`) and an APScheduler 3.x ``AsyncIOScheduler`` running:
+(the HTTP API of :mod:`tracker.daemon.api`) and an APScheduler 3.x ``AsyncIOScheduler`` running
+(see :mod:`tracker.daemon.jobs`):
 
 - ``poll:NAME`` per enabled source, every ``interval_seconds`` (a little jitter): fetch what
   is new since the saved cursor, commit it through the pipeline, and only then save the new
@@ -13,11 +14,13 @@
   alert deliveries from the outbox;
 - ``save-index`` every ``save_index_seconds``: save the FAISS index when it changed.
 
-Posts from sources and from ``POST /v1/posts`` go through one :class:`Intake` queue, processed
-one batch at a time (small batches that wait together are merged, up to ``[ingest]
-batch_posts`` posts); a pushed batch is answered only after it is committed. The model and
-FAISS stay on the runtime's model worker thread, SQLite writes on the pipeline's writer
-thread, reads on ``asyncio.to_thread``: the loop only waits.
+Posts from sources and from ``POST /v1/posts`` go through one
+:class:`~tracker.daemon.intake.Intake` queue, processed one batch at a time (small batches
+that wait together are merged, up to ``[ingest] batch_posts`` posts); a pushed batch is
+answered only after it is committed. The model and FAISS stay on the runtime's model worker
+thread, SQLite writes on the pipeline's writer thread, reads on the
+:class:`~tracker.store.pool.ReadPool` (read-only WAL connections: a read never waits for
+the writer, and has ``[service] read_timeout_seconds``): the loop only waits.
 
 SIGTERM or SIGINT: stop accepting (POST answers 503, then the listening socket closes),
 finish the requests and the batch in flight, drain what the outbox can send quickly, save
@@ -35,8 +38,7 @@ import signal
 import sqlite3
 import time
 from collections import Counter as Tally
-from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,200 +47,26 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from alerts.channels.base import Channel
-from alerts.channels.registry import build_channels, close_channels
+from alerts.channels import Channel, build_channels, close_channels
 from alerts.outbox import Drainer
-from tracker.config.settings import Settings, SourceSettings
+from tracker.config.settings import Settings
+from tracker.daemon.api import build_app
+from tracker.daemon.intake import Intake
+from tracker.daemon.jobs import Cursor, Job, Poller, Running, SourceHealth, start_scheduler
 from tracker.daemon.metrics import Metrics, TimedEmbedder
-from tracker.errors import ConfigError, SourceError
+from tracker.errors import ConfigError
 from tracker.models import Alert, Post
 from tracker.pipeline import Outcome, Pipeline
 from tracker.runtime import Runtime, shared_embedder
-from tracker.sources.base import RateLimitError, Source
 from tracker.sources.registry import build_source
-from tracker.views import iso
+from tracker.store.pool import ReadPool
 
-__all__ = [
-    "Daemon",
-    "Intake",
-    "IntakeClosed",
-    "IntakeFull",
-    "SourceHealth",
-    "Summary",
-    "retry_delay",
-    "run_daemon",
-    "serve",
-]
+__all__ = ["READ_CONNECTIONS", "Daemon", "Summary", "run_daemon", "serve"]
 
 log = logging.getLogger("claimwatch.service")
 
-MAX_BACKOFF_SECONDS = 900.0
-"""A failing source is retried at least this often (seconds), unless its interval is longer
-or a rate limit says to wait longer."""
-
-Process = Callable[[list[Post]], Awaitable[list[Outcome]]]
-
-
-def retry_delay(
-    failures: int, interval: float, *, reset_in: float | None = None,
-    cap: float = MAX_BACKOFF_SECONDS,
-) -> float:
-    """Seconds to wait before polling a source again after ``failures`` failed polls in a
-    row (1 for the first): ``interval`` doubled per further failure, at most
-    ``max(cap, interval)``, and never less than ``reset_in`` (seconds until a rate limit
-    resets) when given."""
-    delay = float(min(max(cap, interval), interval * 2.0 ** max(0, failures - 1)))
-    if reset_in is not None:
-        delay = max(delay, reset_in)
-    return delay
-
-
-class IntakeFull(Exception):  # noqa: N818 (a state, not a failure)
-    """The intake queue holds ``capacity`` pushed batches already."""
-
-
-class IntakeClosed(Exception):  # noqa: N818
-    """The intake is shutting down and takes no more batches."""
-
-
-@dataclass(slots=True)
-class _Batch:
-    posts: list[Post]
-    future: asyncio.Future[list[Outcome]]
-
-
-class Intake:
-    """The processing queue: batches of posts processed one at a time, in order.
-
-    ``offer`` (pushed batches) refuses with :class:`IntakeFull` when ``capacity`` batches
-    wait already; ``submit`` (polled batches) always queues. Batches waiting together are
-    merged into one call of ``process`` of at most ``max_posts`` posts (a larger batch is
-    processed in slices of that size); each caller gets the outcomes of its own posts, in
-    its order, once ``process`` has returned (committed)."""
-
-    def __init__(self, process: Process, *, capacity: int, max_posts: int) -> None:
-        self._process = process
-        self.capacity = capacity
-        self.max_posts = max(1, max_posts)
-        self._pending: deque[_Batch] = deque()
-        self._wakeup = asyncio.Event()
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-        self.in_flight = 0  # posts being processed now
-
-    @property
-    def depth(self) -> int:
-        """Batches waiting (not counting the one being processed)."""
-        return len(self._pending)
-
-    @property
-    def full(self) -> bool:
-        return len(self._pending) >= self.capacity
-
-    def start(self) -> None:
-        """Start processing (inside the running loop)."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="claimwatch-intake")
-
-    def offer(self, posts: list[Post]) -> asyncio.Future[list[Outcome]]:
-        """Queue a pushed batch; raises :class:`IntakeFull` or :class:`IntakeClosed`."""
-        if self.full:
-            raise IntakeFull()
-        return self._queue(posts)
-
-    async def submit(self, posts: list[Post]) -> list[Outcome]:
-        """Queue a batch whatever the depth and wait until it is committed."""
-        return await self._queue(posts)
-
-    def _queue(self, posts: list[Post]) -> asyncio.Future[list[Outcome]]:
-        if self._closing:
-            raise IntakeClosed()
-        batch = _Batch(list(posts), asyncio.get_running_loop().create_future())
-        self._pending.append(batch)
-        self._wakeup.set()
-        return batch.future
-
-    async def close(self, timeout: float) -> bool:
-        """Take no more batches; process those queued, waiting at most ``timeout``
-        seconds. True when everything queued was processed."""
-        self._closing = True
-        self._wakeup.set()
-        if self._task is None:
-            return not self._pending
-        done, _ = await asyncio.wait({self._task}, timeout=max(0.0, timeout))
-        if not done:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for batch in self._pending:
-            if not batch.future.done():
-                batch.future.set_exception(IntakeClosed())
-        self._pending.clear()
-        return bool(done)
-
-    async def _run(self) -> None:
-        while True:
-            if not self._pending:
-                if self._closing:
-                    return
-                self._wakeup.clear()
-                await self._wakeup.wait()
-                continue
-            group = [self._pending.popleft()]
-            size = len(group[0].posts)
-            while self._pending and size + len(self._pending[0].posts) <= self.max_posts:
-                group.append(self._pending.popleft())
-                size += len(group[-1].posts)
-            await self._handle(group)
-
-    async def _handle(self, group: list[_Batch]) -> None:
-        posts = [p for b in group for p in b.posts]
-        outcomes: list[Outcome] = []
-        self.in_flight = len(posts)
-        try:
-            for start in range(0, len(posts), self.max_posts):
-                outcomes.extend(await self._process(posts[start : start + self.max_posts]))
-        except Exception as exc:
-            for batch in group:
-                if not batch.future.done():
-                    batch.future.set_exception(exc)
-            return
-        except BaseException:
-            for batch in group:
-                if not batch.future.done():
-                    batch.future.cancel()
-            raise
-        finally:
-            self.in_flight = 0
-        at = 0
-        for batch in group:
-            if not batch.future.done():
-                batch.future.set_result(outcomes[at : at + len(batch.posts)])
-            at += len(batch.posts)
-
-
-@dataclass(slots=True)
-class SourceHealth:
-    """What ``/healthz`` says of one source. Times are UTC; ``retry_at`` is monotonic."""
-
-    name: str
-    type: str
-    interval: float
-    disabled: str | None = None
-    last_poll: datetime | None = None
-    ok: bool | None = None
-    reason: str | None = None
-    polls: int = 0
-    failures: int = 0  # in a row
-    posts: int = 0  # stored by this process
-    retry_at: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "type": self.type, "disabled": self.disabled, "last_poll": iso(self.last_poll),
-            "ok": self.ok, "reason": self.reason, "polls": self.polls,
-            "failures": self.failures, "posts": self.posts,
-        }
+READ_CONNECTIONS = 4
+"""Read-only connections (and threads) of the daemon's read pool."""
 
 
 @dataclass(slots=True)
@@ -273,10 +101,11 @@ class Summary:
 
 
 class Daemon:
-    """The daemon's state: pipeline, intake, sources, scheduler, outbox drainer.
+    """The daemon's state: pipeline, intake, read pool, sources, scheduler, outbox drainer.
 
-    Build one per run, attach :meth:`lifespan` to the aiohttp app's ``cleanup_ctx`` (as
-    :func:`serve` does) and call :meth:`request_stop` to shut it down."""
+    Build one per run, serve :meth:`application` (its ``cleanup_ctx`` starts and stops the
+    daemon, as :func:`serve` does) and call :meth:`request_stop` to shut it down. It is
+    what :class:`tracker.daemon.api.Service` describes."""
 
     def __init__(
         self, settings: Settings, runtime: Runtime, metrics: Metrics, *,
@@ -289,13 +118,17 @@ class Daemon:
         service = settings.service
         self.token: str | None = (environ.get(service.token_env) or "").strip() or None
         self.database = str(settings.db_path.resolve())
+        self.reads = ReadPool(settings.db_path, size=READ_CONNECTIONS,
+                              timeout=service.read_timeout_seconds)
         self.intake = Intake(self._process, capacity=service.queue_batches,
                              max_posts=settings.ingest.batch_posts)
         metrics.watch_queue(lambda: self.intake.depth)
         self.summary = Summary()
-        self.health: dict[str, SourceHealth] = {}
-        self.sources: dict[str, Source] = {}
-        self._source_settings: dict[str, SourceSettings] = {s.name: s for s in settings.sources}
+        self.poller = Poller(
+            self.intake.submit, cursor=self._cursor, save_cursor=self._save_cursor,
+            before_search=self._refresh_incidents, metrics=metrics,
+        )
+        self.running = Running()
         self.accepting = False
         self.stopping = False
         self.stopped = asyncio.Event()
@@ -306,11 +139,15 @@ class Daemon:
         self._scheduler: AsyncIOScheduler | None = None
         self._terms: tuple[str, ...] = ()
         self._incidents: dict[str, tuple[Any, ...]] | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._drain_lock = asyncio.Lock()
         # Runtime.query updates its BM25 statistics in place: one query at a time.
         self.query_lock = asyncio.Lock()
         self._since_consolidate = 0
+
+    @property
+    def health(self) -> dict[str, SourceHealth]:
+        """Per source, what ``/healthz`` shows of it."""
+        return self.poller.health
 
     # -- life cycle ---------------------------------------------------------------------
 
@@ -319,6 +156,13 @@ class Daemon:
         if self._pipeline is None:
             raise RuntimeError("the daemon has not started")
         return self._pipeline
+
+    def application(self) -> web.Application:
+        """The HTTP API serving this daemon; starting the app starts the daemon, cleaning
+        it up stops it."""
+        app = build_app(self)
+        app.cleanup_ctx.append(self.lifespan)
+        return app
 
     def request_stop(self) -> None:
         """Begin a graceful stop (the signal handler): refuse new posts at once; the
@@ -329,6 +173,7 @@ class Daemon:
                  self.settings.service.grace_seconds)
         self.stopping = True
         self.accepting = False
+        self.running.close()
         self.deadline = time.monotonic() + self.settings.service.grace_seconds
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.pause()
@@ -355,22 +200,25 @@ class Daemon:
                 [c.model_dump() for c in settings.channels], environ=self.environ
             )
             for spec in settings.sources:
-                self._add_source(spec)
+                source = build_source(spec, terms=lambda: self._terms, environ=self.environ)
+                self.poller.add(spec.name, spec.type, source, interval=spec.interval_seconds,
+                                timeout=spec.timeout_seconds)
             self._pipeline = await asyncio.to_thread(self.runtime.pipeline)
             embedder = self.runtime.embedder
             await self.runtime.worker.run(lambda: embedder.dim)  # load the model now
             await self._refresh_incidents()
         except BaseException:
             await self._close_connections()
+            await asyncio.to_thread(self.reads.close)
             raise
         self._drainer = Drainer(
             self.runtime.store.outbox, self._channels, self.runtime.retry_policy(),
             blocking=self._writer, on_result=self._delivery_result,
         )
         self.intake.start()
-        self._schedule()
+        self._scheduler = start_scheduler(self._jobs())
         self.accepting = True
-        self.spawn("warm-query", self._warm_query)
+        self.running.spawn("warm-query", self._warm_query)
         for health in self.health.values():
             if health.disabled:
                 log.warning("%s", health.disabled)
@@ -379,67 +227,24 @@ class Daemon:
                  sum(1 for h in self.health.values() if h.disabled), len(self._channels),
                  self.database)
 
-    def _add_source(self, spec: SourceSettings) -> None:
-        source = build_source(spec, terms=lambda: self._terms, environ=self.environ)
-        self.sources[spec.name] = source
-        self.health[spec.name] = SourceHealth(
-            spec.name, spec.type, spec.interval_seconds, disabled=source.disabled_reason
-        )
-
-    def _schedule(self) -> None:
+    def _jobs(self) -> list[Job]:
+        """A poll job per enabled source (the first at once), then the periodic jobs."""
         s = self.settings.service
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        now = datetime.now(UTC)
-        common: dict[str, Any] = {"max_instances": 1, "coalesce": True, "replace_existing": True}
-        for name, health in self.health.items():
-            if health.disabled:
-                continue
-            interval = health.interval
-            scheduler.add_job(
-                self._job(f"poll {name}", functools.partial(self._poll, name)), "interval",
-                seconds=interval, jitter=min(5.0, interval / 10), id=f"poll:{name}",
-                next_run_time=now, misfire_grace_time=max(30, int(interval)), **common,
-            )
-        periodic: list[tuple[str, float, Callable[[], Awaitable[None]]]] = [
+        jobs = [
+            Job(f"poll:{name}", health.interval,
+                self.running.job(f"poll {name}", functools.partial(self.poller.poll, name)),
+                jitter=min(5.0, health.interval / 10), now=True)
+            for name, health in self.health.items() if not health.disabled
+        ]
+        for job_id, seconds, fn in (
             ("consolidate", s.consolidate_seconds, self._consolidate),
             ("evaluate", s.evaluate_seconds, self._evaluate),
             ("drain", s.drain_seconds, self._drain),
             ("save-index", s.save_index_seconds, self._save_index),
-        ]
-        for job_id, seconds, fn in periodic:
-            scheduler.add_job(
-                self._job(job_id, fn), "interval", seconds=seconds,
-                jitter=min(1.0, seconds / 20), id=job_id,
-                misfire_grace_time=max(30, int(seconds)),
-                next_run_time=now if job_id == "drain" else None, **common,
-            )
-        scheduler.start()
-        self._scheduler = scheduler
-
-    def _job(self, what: str, fn: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-        """``fn`` as a scheduler job: skipped once stopping, tracked so a stop can wait for
-        it, and any failure logged with what failed (the daemon carries on)."""
-
-        async def job() -> None:
-            if self.stopping:
-                return
-            await self._tracked(what, fn)
-
-        return job
-
-    async def _tracked(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await fn()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s failed", what)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
+        ):
+            jobs.append(Job(job_id, seconds, self.running.job(job_id, fn),
+                            jitter=min(1.0, seconds / 20), now=job_id == "drain"))
+        return jobs
 
     async def stop(self) -> None:
         """Finish the jobs and batches in flight, drain quickly, save the index, close
@@ -447,8 +252,7 @@ class Daemon:
         :meth:`request_stop` (called here if it was not)."""
         self.request_stop()
         grace = self.settings.service.grace_seconds
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=max(0.0, self.remaining() * 0.5))
+        await self.running.wait(self.remaining() * 0.5)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # the shutdown runs on the loop
@@ -469,14 +273,16 @@ class Daemon:
                 await self._save_index()
                 self.summary.vectors = len(self.runtime.index())
                 self.summary.pending = (
-                    await asyncio.to_thread(self.runtime.store.outbox.counts)
+                    await self.reads.run(lambda store: store.outbox.counts())
                 )["pending"]
         finally:
             await self._close_connections()
+            await asyncio.to_thread(self.reads.close)
+            self.summary.polls, self.summary.poll_errors = self.poller.polls, self.poller.errors
             log.info("%s", self.summary.line())
 
     async def _close_connections(self) -> None:
-        for source in self.sources.values():
+        for source in self.poller.sources.values():
             try:
                 await source.close()
             except Exception:  # closing must not stop the others
@@ -485,21 +291,19 @@ class Daemon:
 
     async def _warm_query(self) -> None:
         """Count the stored claims' terms for BM25 now, not in the first query (tens of
-        seconds at a million claims)."""
+        seconds at a million claims: no read time limit)."""
         async with self.query_lock:
-            await asyncio.to_thread(self.runtime.term_stats)
-
-    def spawn(self, what: str, fn: Callable[[], Awaitable[None]]) -> None:
-        """Run ``fn`` now in a task of its own, tracked like a job."""
-        if self.stopping:
-            return
-        task = asyncio.create_task(self._tracked(what, fn))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+            await self.reads.run(self.runtime.term_stats, limited=False)
 
     async def _writer(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the pipeline's database writer thread."""
         return await self.pipeline.run_db(functools.partial(fn, *args, **kwargs))
+
+    async def _cursor(self, name: str) -> Cursor | None:
+        return await self.reads.run(lambda store: store.cursor(name))
+
+    async def _save_cursor(self, name: str, cursor: Cursor) -> None:
+        await self.pipeline.run_db(self.runtime.store.set_cursor, name, cursor)
 
     # -- posts --------------------------------------------------------------------------
 
@@ -537,75 +341,14 @@ class Daemon:
                      alert.narrative_id, alert.incident_id, alert.severity)
         self.summary.alerts += len(alerts)
         if alerts:
-            self.spawn("drain", self._drain)
+            self.running.spawn("drain", self._drain)
 
     def reject(self, count: int) -> None:
         """Count pushed items rejected as malformed."""
         self.metrics.rejected.inc(count)
         self.summary.rejected += count
 
-    # -- jobs ---------------------------------------------------------------------------
-
-    async def _poll(self, name: str) -> None:
-        health = self.health[name]
-        if time.monotonic() < health.retry_at:
-            return
-        source = self.sources[name]
-        spec = self._source_settings[name]
-        store = self.runtime.store
-        if spec.type == "x":
-            await self._refresh_incidents()
-        cursor = await asyncio.to_thread(store.cursor, name)
-        try:
-            async with asyncio.timeout(spec.timeout_seconds + 5.0):
-                poll = await source.poll(cursor)
-        except (SourceError, TimeoutError) as exc:
-            self._failed(health, exc)
-            return
-        except Exception as exc:  # a bug in a source must not stop its polling for good
-            if not health.failures:
-                log.exception("source %s failed unexpectedly", name)
-            self._failed(health, SourceError(
-                f"source {name}: unexpected {type(exc).__name__}: {exc}"))
-            return
-        posts = list(poll.posts)
-        if posts:
-            try:
-                await self.intake.submit(posts)
-            except IntakeClosed:
-                return  # stopping: the cursor stays, the next start polls again
-        if poll.cursor is not None and poll.cursor != cursor:
-            await self.pipeline.run_db(store.set_cursor, name, poll.cursor)
-        if health.failures:
-            log.info("source %s is back after %d failed polls", name, health.failures)
-        health.last_poll = datetime.now(UTC)
-        health.ok, health.reason, health.failures, health.retry_at = True, None, 0, 0.0
-        health.polls += 1
-        self.summary.polls += 1
-        self.metrics.source_polls.labels(name).inc()
-
-    def _failed(self, health: SourceHealth, exc: Exception) -> None:
-        if isinstance(exc, TimeoutError):
-            exc = SourceError(f"source {health.name}: the poll took too long")
-        health.last_poll = datetime.now(UTC)
-        health.ok, health.reason = False, str(exc)
-        health.failures += 1
-        health.polls += 1
-        self.summary.polls += 1
-        self.summary.poll_errors += 1
-        self.metrics.source_errors.labels(health.name).inc()
-        reset_in = None
-        if isinstance(exc, RateLimitError) and exc.reset_at is not None:
-            reset_in = (exc.reset_at - datetime.now(UTC)).total_seconds()
-        delay = retry_delay(health.failures, health.interval, reset_in=reset_in)
-        # The job fires every interval: become due just before the firing after the delay
-        # (after a rate limit, not before it resets).
-        early = health.interval / 2 if reset_in is None else 0.0
-        health.retry_at = time.monotonic() + delay - early
-        transient = getattr(exc, "transient", True)
-        log.log(logging.WARNING if transient else logging.ERROR,
-                "%s; failed %d times in a row, next try in about %.0f s", exc,
-                health.failures, delay)
+    # -- periodic jobs ------------------------------------------------------------------
 
     async def _consolidate(self) -> None:
         if not self._since_consolidate:
@@ -644,7 +387,7 @@ class Daemon:
         sources' terms are those of the open ones; when any changed, posts are linked
         against the new set from now on, and the stored posts in the window of a new or
         changed one are linked to it (those that arrived after the CLI linked them)."""
-        incidents = await asyncio.to_thread(self.runtime.store.incidents)
+        incidents = await self.reads.run(lambda store: store.incidents())
         now = datetime.now(UTC)
         terms: list[str] = []
         for incident in incidents:
@@ -717,14 +460,10 @@ async def serve(
 
     ``ready`` is called with the bound host and port once the API listens. Raises
     :class:`~tracker.errors.ConfigError` when the address cannot be bound."""
-    from tracker.daemon.api import build_app
-
     daemon = Daemon(settings, runtime, metrics, environ=environ)
-    app = build_app(daemon)
-    app.cleanup_ctx.append(daemon.lifespan)
     service = settings.service
     runner = web.AppRunner(
-        app, handle_signals=False, access_log=None,
+        daemon.application(), handle_signals=False, access_log=None,
         shutdown_timeout=max(0.5, service.grace_seconds * 0.3),
     )
     loop = asyncio.get_running_loop()
@@ -767,4 +506,3 @@ def run_daemon(settings: Settings, *, environ: Mapping[str, str] | None = None) 
     embedder = TimedEmbedder(shared_embedder(settings.embedding), metrics.embed_seconds)
     with Runtime(settings, embedder) as runtime:
         return asyncio.run(serve(settings, runtime, metrics, environ=environ))
-
