@@ -47,7 +47,8 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from alerts.channels import Channel, build_channels, close_channels
+from alerts.channels.base import Channel
+from alerts.channels.registry import build_channels, close_channels
 from alerts.outbox import Drainer
 from tracker.config.settings import Settings
 from tracker.daemon.api import build_app
