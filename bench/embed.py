@@ -43,9 +43,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import tracker.embedding.model as embed_module  # noqa: E402
+import tracker.embedding.torch as embed_module  # noqa: E402
 from tracker.config.settings import EmbeddingSettings  # noqa: E402
-from tracker.embedding.model import SentenceTransformerEmbedder, cpu_flags  # noqa: E402
+from tracker.embedding.model import SentenceTransformerEmbedder  # noqa: E402
+from tracker.embedding.torch import cpu_flags  # noqa: E402
 from tracker.evaluation.checkthat import evaluate_retrieval, load_checkthat  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"

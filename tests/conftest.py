@@ -1,37 +1,54 @@
-"""Shared fixtures: the real model loaded once per session, settings in a temp folder."""
+"""Shared fixtures: the real model loaded once per session, settings in a temp folder.
+
+Every cache (the extracted model, the ONNX export) goes to :data:`CACHE_DIR`, a folder
+made for this test session and removed when it ends: tests never write to
+``~/.cache/claimwatch``. :func:`embedding_settings` and :func:`write_config` point there."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tracker.cli.app import main
 from tracker.config.settings import EmbeddingSettings, Settings, load_settings
-from tracker.embedding.model import SentenceTransformerEmbedder
-from tracker.runtime import shared_embedder
+from tracker.embedding.model import SentenceTransformerEmbedder, shared_embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 GERMANWINGS = DATA / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
+CACHE_DIR = Path(tempfile.mkdtemp(prefix="claimwatch-test-cache-"))
+atexit.register(shutil.rmtree, CACHE_DIR, ignore_errors=True)
+
+
+def embedding_settings(**changes: Any) -> EmbeddingSettings:
+    """Embedding settings keeping their cache in the session's folder (unless ``changes``
+    name another ``cache_dir``)."""
+    return EmbeddingSettings(**{"cache_dir": str(CACHE_DIR), **changes})
 
 
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
     """The real all-MiniLM-L6-v2, from the shipped copy, loaded once per test session."""
-    model = shared_embedder(EmbeddingSettings())
+    model = shared_embedder(embedding_settings())
     assert model.dim == 384
     return model
 
 
 def write_config(folder: Path, extra: str = "") -> Path:
-    """A settings file keeping the database and index inside ``folder``."""
+    """A settings file keeping the database and index inside ``folder``, and the model
+    cache in the session's (so the CLI shares the session's loaded model)."""
     path = folder / "claimwatch.toml"
     path.write_text(
         f'[storage]\npath = "{folder / "claimwatch.db"}"\n'
-        f'[index]\ndir = "{folder / "indexes"}"\n' + extra,
+        f'[index]\ndir = "{folder / "indexes"}"\n'
+        f'[embedding]\ncache_dir = "{CACHE_DIR}"\n' + extra,
         encoding="utf-8",
     )
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, run_cli
 
-from tracker.claims.lexicon import DEFAULT_ACTORS, Actor
+from tracker.claims.lexicon import DEFAULT_ACTORS, Actor, actors_from
 from tracker.config.settings import (
     DEFAULT_CHANNELS,
     DEFAULT_RULES,
@@ -29,7 +29,7 @@ def test_example_config_documents_every_setting_with_its_default() -> None:
     defaults = Settings().model_dump()
     # [[actors]] in the example spell out the built-in actors; [[incidents]] is commented.
     assert [Actor.from_mapping(a) for a in example.pop("actors")] == list(DEFAULT_ACTORS)
-    assert load_settings(ROOT / "config.example.toml", environ={}).actor_list() == DEFAULT_ACTORS
+    assert actors_from(load_settings(ROOT / "config.example.toml", environ={})) == DEFAULT_ACTORS
     assert defaults.pop("actors") == () and defaults.pop("incidents") == ()
     assert defaults.pop("sources") == ()
     # [[rules]] and [[channels]] in the example are the defaults, spelled out.
@@ -110,3 +110,20 @@ def test_cli_exits_2_on_a_bad_setting(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ("[claims.lexicon]\nhedgez = ['x']\n", "claims.lexicon: unknown key 'hedgez'; did you mean"),
+        ("[claims.lexicon]\nhedges = ['(unclosed']\n", "claims.lexicon.hedges: '(unclosed' is not"),
+    ],
+)
+def test_cli_exits_2_on_a_bad_word_list(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: str, expected: str
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(f'[storage]\npath = "{tmp_path / "c.db"}"\n' + extra)
+    assert run_cli(["query", "anything", "--config", str(path)]) == 2
+    assert expected in capsys.readouterr().err
+    assert not (tmp_path / "c.db").exists()  # refused before anything was opened

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from conftest import GERMANWINGS
+from conftest import CACHE_DIR, GERMANWINGS, embedding_settings
 
-import tracker.embedding.model as embed_module
-from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.model import SentenceTransformerEmbedder, cpu_flags, resolve_model
+import tracker.embedding.torch as torch_backend
+from tracker.embedding.model import SentenceTransformerEmbedder, shared_embedder
 from tracker.embedding.onnx import export_model
-from tracker.runtime import shared_embedder
+from tracker.embedding.resolve import resolve_model
+from tracker.embedding.torch import cpu_flags
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -54,7 +54,7 @@ def torch_fp32(embedder: SentenceTransformerEmbedder) -> SentenceTransformerEmbe
     default, else one more loaded here."""
     if embedder.backend == "torch/fp32":
         return embedder
-    return shared_embedder(EmbeddingSettings(backend="torch", precision="fp32"))
+    return shared_embedder(embedding_settings(backend="torch", precision="fp32"))
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def other(request: pytest.FixtureRequest) -> Iterator[SentenceTransformerEmbedde
     backend, precision = request.param
     for module in NEEDS[backend]:
         importlib.import_module(module)  # installed with claimwatch[dev]: never skipped
-    settings = EmbeddingSettings(backend=backend, precision=precision)
+    settings = embedding_settings(backend=backend, precision=precision)
     # torch bf16 may be built as if the CPU had AMX: an instance of its own, not the shared one.
     embedder = (
         SentenceTransformerEmbedder(settings) if backend == "torch" else shared_embedder(settings)
@@ -84,7 +84,7 @@ def other(request: pytest.FixtureRequest) -> Iterator[SentenceTransformerEmbedde
             yield embedder
             return
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(embed_module, "cpu_flags", lambda: cpu_flags() | {"amx_bf16"})
+        mp.setattr(torch_backend, "cpu_flags", lambda: cpu_flags() | {"amx_bf16"})
         assert embedder.backend == f"{backend}/{precision}"
     yield embedder
 
@@ -123,9 +123,7 @@ def test_a_missing_backend_falls_back_to_torch_fp32(
         importlib.import_module("openvino")
     monkeypatch.setitem(sys.modules, module, None)  # `import <module>` now fails
     caplog.set_level(logging.WARNING, logger="claimwatch.embed")
-    settings = EmbeddingSettings(
-        backend=backend, precision="fp32", cache_dir=str(tmp_path)  # type: ignore[arg-type]
-    )
+    settings = embedding_settings(backend=backend, precision="fp32", cache_dir=str(tmp_path))
     embedder = SentenceTransformerEmbedder(settings)
     vectors = embedder.encode(TEXTS[:8])
     assert embedder.backend.startswith("torch/fp32 (fallback: ")
@@ -143,9 +141,9 @@ def test_a_missing_backend_falls_back_to_torch_fp32(
 def test_bf16_without_amx_falls_back_to_fp32(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, reference: np.ndarray
 ) -> None:
-    monkeypatch.setattr(embed_module, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    monkeypatch.setattr(torch_backend, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
     caplog.set_level(logging.WARNING, logger="claimwatch.embed")
-    embedder = SentenceTransformerEmbedder(EmbeddingSettings(backend="torch", precision="bf16"))
+    embedder = SentenceTransformerEmbedder(embedding_settings(backend="torch", precision="bf16"))
     vectors = embedder.encode(TEXTS[:8])
     assert embedder.backend.startswith("torch/fp32 (fallback: bf16 needs a CPU with AMX")
     lines = [r.getMessage() for r in caplog.records if r.name == "claimwatch.embed"]
@@ -155,9 +153,10 @@ def test_bf16_without_amx_falls_back_to_fp32(
 
 def test_the_onnx_export_is_made_once(torch_fp32: SentenceTransformerEmbedder) -> None:
     importlib.import_module("onnx")
-    settings = EmbeddingSettings()
-    location, cache = resolve_model(settings), Path(settings.cache_dir).expanduser()
+    settings = embedding_settings()
+    location, cache = resolve_model(settings), Path(settings.cache_dir)
     first = export_model(location, cache, lambda: torch_fp32.model)  # made here or earlier
+    assert first.folder.is_relative_to(CACHE_DIR)  # the session's cache, not ~/.cache
     stamp = first.fp32.stat().st_mtime_ns
 
     def no_model() -> SentenceTransformer:

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.model import ModelWorker, SentenceTransformerEmbedder, resolve_model
+from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.embedding.resolve import resolve_model
+from tracker.embedding.worker import ModelWorker
 from tracker.errors import ModelError
 from tracker.index.claim_index import ClaimIndex
 from tracker.models import Post

@@ -11,9 +11,12 @@ import numpy as np
 from alerts.retry import RetryPolicy
 from tracker.claims.examples import ExampleReader
 from tracker.claims.extract import ClaimAnalyzer
+from tracker.claims.lexicon import actors_from, lexicon_from
 from tracker.claims.stance import StanceReader
-from tracker.config.settings import EmbeddingSettings, Settings
-from tracker.embedding.model import Embedder, ModelWorker, SentenceTransformerEmbedder
+from tracker.config.settings import Settings
+from tracker.embedding.base import Embedder
+from tracker.embedding.model import shared_embedder
+from tracker.embedding.worker import ModelWorker
 from tracker.errors import InputError
 from tracker.index.claim_index import ClaimIndex, ReconcileReport
 from tracker.ingest.normalize import normalize_text, text_hash
@@ -36,16 +39,7 @@ from tracker.store import Store
 
 __all__ = ["Runtime", "shared_embedder"]
 
-_EMBEDDERS: dict[EmbeddingSettings, SentenceTransformerEmbedder] = {}
-
 Progress = Callable[[int, int], None]
-
-
-def shared_embedder(settings: EmbeddingSettings) -> SentenceTransformerEmbedder:
-    """One embedder per distinct model setting in this process, so the model loads once."""
-    if settings not in _EMBEDDERS:
-        _EMBEDDERS[settings] = SentenceTransformerEmbedder(settings)
-    return _EMBEDDERS[settings]
 
 
 class Runtime:
@@ -60,7 +54,7 @@ class Runtime:
         self.worker = ModelWorker()
         self.embedder: Embedder = embedder or shared_embedder(settings.embedding)
         self.analyzer = ClaimAnalyzer(
-            settings.lexicon(), settings.actor_list(), settings.ingest.min_claim_words
+            lexicon_from(settings), actors_from(settings), settings.ingest.min_claim_words
         )
         self._index: ClaimIndex | None = None
         self._pipeline: Pipeline | None = None
@@ -158,7 +152,7 @@ class Runtime:
             self._engine = NarrativeEngine(
                 self.store, self.settings.narratives, self.embedder.name,
                 relays_trusted=lambda text: tiers.relayed(text) is not None,
-                known_actors=[a.name for a in self.settings.actor_list()],
+                known_actors=[a.name for a in actors_from(self.settings)],
             )
         return self._engine
 
@@ -230,7 +224,7 @@ class Runtime:
         """The second claim reader: kinds by nearness to the lexicon's example sentences,
         embedded once on the model thread."""
         if self._kinds is None:
-            lexicon = self.settings.lexicon()
+            lexicon = lexicon_from(self.settings)
             self._kinds = self.worker.call(
                 ExampleReader.for_kinds, self.embedder.encode, lexicon
             )
@@ -239,7 +233,7 @@ class Runtime:
     def stance_reader(self) -> StanceReader:
         """Reads replies' stance: the lexicon's cues, then nearness to its examples."""
         if self._stance is None:
-            lexicon = self.settings.lexicon()
+            lexicon = lexicon_from(self.settings)
             self._stance = self.worker.call(
                 StanceReader.with_model, self.embedder.encode, lexicon
             )

@@ -43,9 +43,12 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracker.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tracker.config.settings import Settings
 
 __all__ = [
     "ACTOR_SLOT",
@@ -55,7 +58,9 @@ __all__ = [
     "WORD_FIELDS",
     "Actor",
     "Lexicon",
+    "actors_from",
     "actors_from_config",
+    "lexicon_from",
 ]
 
 ACTOR_SLOT = "{actor}"
@@ -1086,6 +1091,19 @@ def actors_from_config(
         actor = Actor.from_mapping(item, where=f"actors[{i}]")
         out[actor.name.casefold()] = actor
     return tuple(out.values())
+
+
+def lexicon_from(settings: Settings) -> Lexicon:
+    """The word lists claims are read with: :data:`DEFAULT_LEXICON`, changed by
+    ``[claims.lexicon]``. Raises :class:`ConfigError` naming the key at fault."""
+    return Lexicon.from_mapping(settings.claims.lexicon)
+
+
+def actors_from(settings: Settings) -> tuple[Actor, ...]:
+    """Known actors: the built-in set (unless ``[claims] builtin_actors = false``) and
+    ``[[actors]]``. Raises :class:`ConfigError` naming the item at fault."""
+    base = DEFAULT_ACTORS if settings.claims.builtin_actors else ()
+    return actors_from_config([a.model_dump() for a in settings.actors], base=base)
 
 
 def _strings(key: str, value: Any) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from tracker.claims.lexicon import actors_from, lexicon_from
 from tracker.config.settings import Settings, load_settings
 from tracker.errors import PostError
 from tracker.ingest.files import PostFile
@@ -58,8 +59,12 @@ def print_reject(json_out: bool) -> Callable[[Rejected], None]:
 
 
 def settings_of(config: Path | None) -> Settings:
-    """The settings the ``--config`` option names (or the defaults)."""
-    return load_settings(config)
+    """The settings the ``--config`` option names (or the defaults), with the word lists
+    and actors checked now, not at first use (a running daemon may answer the command)."""
+    settings = load_settings(config)
+    lexicon_from(settings)
+    actors_from(settings)
+    return settings
 
 
 def interactive() -> bool:

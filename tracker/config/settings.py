@@ -3,7 +3,9 @@
 Every setting is declared once below, with its default and its help text (the field
 description); ``config.example.toml`` lists them all and a test keeps the two in step.
 Unknown keys, wrong types and bad values raise :class:`ConfigError` naming the key, what
-was expected and a hint.
+was expected and a hint. ``[claims.lexicon]`` and ``[[actors]]`` are held as plain data:
+the claims stage builds and checks them (:func:`tracker.claims.lexicon.lexicon_from`,
+:func:`~tracker.claims.lexicon.actors_from`), with the same kind of message.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tracker.claims.lexicon import DEFAULT_ACTORS, Actor, Lexicon, actors_from_config
 from tracker.errors import ConfigError
 
 __all__ = [
@@ -482,15 +483,6 @@ class Settings(_Section):
                     )
         return self
 
-    def lexicon(self) -> Lexicon:
-        """The word lists claims are read with: built-in, changed by [claims.lexicon]."""
-        return Lexicon.from_mapping(self.claims.lexicon)
-
-    def actor_list(self) -> tuple[Actor, ...]:
-        """Known actors: the built-in set (unless switched off) and [[actors]]."""
-        base = DEFAULT_ACTORS if self.claims.builtin_actors else ()
-        return actors_from_config([a.model_dump() for a in self.actors], base=base)
-
     @property
     def db_path(self) -> Path:
         return Path(self.storage.path).expanduser()
@@ -654,6 +646,4 @@ def load_settings(
     if env:
         _check_unknown(env, "the environment (CLAIMWATCH_SECTION__KEY)")
         settings = _validate(_merge(data, env), "the environment or " + origin)
-    settings.lexicon()  # word lists and actors are checked now, not at first use
-    settings.actor_list()
     return settings

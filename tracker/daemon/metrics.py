@@ -14,7 +14,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from tracker.embedding.model import Embedder
+from tracker.embedding.base import Embedder
 
 __all__ = ["CONTENT_TYPE", "Metrics", "TimedEmbedder"]
 
@@ -85,7 +85,7 @@ class Metrics:
 
 
 class TimedEmbedder:
-    """An :class:`~tracker.embedding.model.Embedder` that records each ``encode`` call's duration
+    """An :class:`~tracker.embedding.base.Embedder` that records each ``encode`` call's duration
     (seconds) in ``histogram``; everything else is the wrapped embedder's."""
 
     def __init__(self, inner: Embedder, histogram: Histogram) -> None:

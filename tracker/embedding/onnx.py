@@ -21,7 +21,7 @@ model or export recipe gets a new folder, and nothing is exported twice.
 Each file is written under a temporary name and renamed into place, so a concurrent
 process never reads half a file. Exporting needs torch (always installed) and the ``onnx``
 package, once; running needs ``onnxruntime``, ``tokenizers`` and numpy. Whatever is
-missing or fails raises :class:`tracker.embedding.model.BackendUnavailable`, and the embedder falls
+missing or fails raises :class:`tracker.embedding.base.BackendUnavailable`, and the embedder falls
 back to torch fp32.
 
 Precision: ``fp32`` and ``int8``. ``bf16`` runs as fp32 (ONNX Runtime has no fast bf16
@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import threading
@@ -46,7 +45,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.model import BackendUnavailable, LoadedEncoder
+from tracker.embedding.base import BackendUnavailable, LoadedEncoder
+from tracker.files import sha256_file, write_atomically
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -110,11 +110,7 @@ def weights_digest(location: str) -> str:
     for name in ("model.safetensors", "pytorch_model.bin"):
         path = folder / name
         if path.is_file():
-            digest = hashlib.sha256()
-            with path.open("rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    digest.update(block)
-            return digest.hexdigest()
+            return sha256_file(path)
     return hashlib.sha256(f"name:{location}".encode()).hexdigest()
 
 
@@ -138,18 +134,6 @@ def _read_meta(folder: Path) -> ExportedModel | None:
     if exported.fp32.is_file() and exported.tokenizer.is_file():
         return exported
     return None
-
-
-def _write_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    """``write(tmp)`` into a temporary path beside ``target``, then rename it into place."""
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _require_onnx(purpose: str, hint: str = ONNX_HINT) -> None:
@@ -238,8 +222,8 @@ def export_model(
 
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        _write_atomically(folder / "model.fp32.onnx", write_graph)
-        _write_atomically(
+        write_atomically(folder / "model.fp32.onnx", write_graph)
+        write_atomically(
             folder / "tokenizer.json", lambda p: tokenizer.backend_tokenizer.save(str(p))
         )
         meta = {
@@ -247,7 +231,7 @@ def export_model(
             "pad_id": int(tokenizer.pad_token_id or 0), "input_names": list(names),
             "location": location, "opset": OPSET, "format": EXPORT_FORMAT,
         }
-        _write_atomically(
+        write_atomically(
             folder / "export.json",
             lambda p: p.write_text(json.dumps(meta, indent=1), encoding="utf-8"),
         )
@@ -286,7 +270,7 @@ def quantize_int8(exported: ExportedModel) -> Path:
                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
             )
 
-        _write_atomically(target, write)
+        write_atomically(target, write)
     except Exception as exc:
         raise BackendUnavailable(f"quantising the ONNX model to int8 failed: {exc}") from exc
     finally:

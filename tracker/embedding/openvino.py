@@ -16,7 +16,7 @@ by itself on CPUs that have it, and ``fp32`` must mean fp32.
 - ``int8``: runs as ``f32`` with a note (an int8 OpenVINO model needs NNCF, not used here).
 
 Needs ``openvino`` to run and, once, the ``onnx`` package to export; when either is missing
-or fails, :class:`tracker.embedding.model.BackendUnavailable` is raised and the embedder
+or fails, :class:`tracker.embedding.base.BackendUnavailable` is raised and the embedder
 falls back to torch fp32.
 """
 
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.model import BackendUnavailable, LoadedEncoder
+from tracker.embedding.base import BackendUnavailable, LoadedEncoder
 from tracker.embedding.onnx import BatchedEncoder, export_model
 
 if TYPE_CHECKING:

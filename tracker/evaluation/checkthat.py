@@ -37,7 +37,7 @@ from typing import Any, Final
 
 import numpy as np
 
-from tracker.embedding.model import Embedder
+from tracker.embedding.base import Embedder
 from tracker.errors import InputError
 from tracker.search.retrieval import FUSION_WEIGHT, METHODS, Bm25Index, Method, fuse, top_k
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from tracker.config.settings import Settings
-from tracker.embedding.model import Embedder
+from tracker.embedding.base import Embedder
 from tracker.errors import InputError, PostError
 from tracker.linking.incidents import incident_from_settings
 from tracker.models import Alert, AlertEvent, Incident, Post

@@ -46,7 +46,7 @@ from tracker.linking.incidents import EVERY_POST
 from tracker.models import AlertEvent, Post
 
 if TYPE_CHECKING:
-    from tracker.embedding.model import Embedder
+    from tracker.embedding.base import Embedder
     from tracker.evaluation.replay import ReplayReport
 
 __all__ = [

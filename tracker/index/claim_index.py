@@ -43,8 +43,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ import numpy as np
 
 from tracker.config.settings import IndexSettings
 from tracker.errors import IndexFileError
+from tracker.files import write_atomically
 from tracker.store import Store
 
 __all__ = [
@@ -472,29 +471,18 @@ class ClaimIndex:
         """Write the index atomically: a temporary file beside it, fsync, rename."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._lock:
-            for name, write in (
-                (INDEX_FILE, lambda p: faiss.write_index(self._index, p)),
-                (META_FILE, self._write_meta),
-            ):
-                fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=self.directory)
-                os.close(fd)
-                os.chmod(tmp, 0o644)
-                try:
-                    write(tmp)
-                    with open(tmp, "rb") as fh:
-                        os.fsync(fh.fileno())
-                    os.replace(tmp, self.directory / name)
-                except BaseException:
-                    Path(tmp).unlink(missing_ok=True)
-                    raise
+            write_atomically(
+                self.directory / INDEX_FILE, lambda p: faiss.write_index(self._index, str(p))
+            )
+            write_atomically(self.directory / META_FILE, self._write_meta)
             self.dirty = False
 
-    def _write_meta(self, path: str) -> None:
+    def _write_meta(self, path: Path) -> None:
         meta = {
             "model": self.model, "dim": self.dim, "kind": self.kind,
             "trained_on": self._trained_on,
         }
-        Path(path).write_text(json.dumps(meta))
+        path.write_text(json.dumps(meta))
 
     @staticmethod
     def saved_dim(directory: str | Path, model: str) -> int | None:
