@@ -12,9 +12,9 @@ from alerts.outbox import Drainer
 from alerts.retry import RetryPolicy
 from tracker.config.settings import RuleSettings
 from tracker.errors import DeliveryError
-from tracker.models import Alert, AlertEvent, ClaimKind, Status
+from tracker.models import Alert, AlertEvent, ClaimKind, Sample, Status
 from tracker.rules.monitor import Rule, decide, measure
-from tracker.rules.rates import Sample, narrative_rate
+from tracker.rules.rates import narrative_rate
 from tracker.store import Store
 from tracker.store.outbox import DeliveryState
 

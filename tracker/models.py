@@ -9,8 +9,8 @@ import enum
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 import numpy as np
 
@@ -30,11 +30,13 @@ __all__ = [
     "Post",
     "Provenance",
     "QueryHit",
+    "Sample",
     "Stance",
     "Status",
     "Tier",
     "Value",
     "format_number",
+    "iso",
 ]
 
 
@@ -304,6 +306,21 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True)
+class Sample:
+    """One post in a narrative as rates count it: when (UTC), by whom, the author's
+    followers (0 when unknown), whether it is verified reporting (a confirmed claim, see
+    :func:`tracker.narratives.engine.is_verified_reporting`, or a repost of one), how it
+    takes part (``claim``, ``repost``, ``reply``) and a reply's stance."""
+
+    at: datetime
+    author: str | None
+    followers: int = 0
+    verified: bool = False
+    role: str = "claim"  # claim, repost or reply
+    stance: Stance | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class QueryHit:
     """A claim found near a query text. ``score`` ranks hits (the fusion of cosine
     similarity and BM25, see :meth:`tracker.runtime.Runtime.query`); ``similarity`` is
@@ -334,8 +351,15 @@ class AlertEvent(enum.StrEnum):
     TEST = "test"  # `claimwatch alerts test`
 
 
-def _iso(value: datetime) -> str:
-    return value.isoformat().replace(_UTC_Z, "Z")
+@overload
+def iso(value: datetime, timespec: str = "auto") -> str: ...
+@overload
+def iso(value: None, timespec: str = "auto") -> None: ...
+def iso(value: datetime | None, timespec: str = "auto") -> str | None:
+    """ISO 8601 in UTC with a ``Z`` (None stays None): how every time is written out."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec=timespec).replace(_UTC_Z, "Z")
 
 
 def _time(value: str) -> datetime:
@@ -376,8 +400,8 @@ class ConflictSide:
     def as_dict(self) -> dict[str, Any]:
         return {
             "value": self.value, "sources": list(self.sources), "posts": self.posts,
-            "trusted_posts": self.trusted_posts, "first_post": _iso(self.first_post),
-            "latest_post": _iso(self.latest_post), "spread_rate": round(self.spread_rate, 4),
+            "trusted_posts": self.trusted_posts, "first_post": iso(self.first_post),
+            "latest_post": iso(self.latest_post), "spread_rate": round(self.spread_rate, 4),
             "narratives": list(self.narratives),
         }
 
@@ -476,7 +500,7 @@ class Alert:
             "actors": list(self.actors),
             "status": self.status.value,
             "severity": self.severity,
-            "at": _iso(self.at),
+            "at": iso(self.at),
             "spread_rate": round(self.spread_rate, 4),
             "verified_rate": round(self.verified_rate, 4),
             "ratio": round(self.ratio, 4),
@@ -484,12 +508,12 @@ class Alert:
             "authors": self.authors,
             "reach": self.reach,
             "window_minutes": self.window_minutes,
-            "first_seen": _iso(self.first_seen),
+            "first_seen": iso(self.first_seen),
             "minutes_since_incident": round(self.minutes_since_incident, 2),
             "first_post": None if first is None else {
                 "post_id": first.post_id, "source": first.source, "author": first.author,
                 "tier": first.tier, "url": first.url, "text": first.text,
-                "created_at": _iso(first.created_at),
+                "created_at": iso(first.created_at),
             },
             "samples": list(self.samples),
             "reason": self.reason,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tracker.errors import InputError
-from tracker.models import Alert, Finding, Incident, Narrative, QueryHit, Stance
+from tracker.models import Alert, Finding, Incident, Narrative, QueryHit, Stance, iso
 from tracker.store.outbox import Delivery
 
 if TYPE_CHECKING:
@@ -31,11 +31,6 @@ __all__ = [
 
 BUCKET = timedelta(minutes=10)
 _BARS = " ▁▂▃▄▅▆▇█"
-
-
-def iso(value: datetime | None) -> str | None:
-    """ISO 8601 UTC with a Z, or None."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:

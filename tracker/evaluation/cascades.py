@@ -23,12 +23,13 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Generator, Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from tracker.errors import InputError, PostError
 from tracker.ingest.records import parse_time
+from tracker.models import iso
 
 __all__ = ["cascade_records", "is_cascade", "numbered_lines", "open_text", "read_cascades"]
 
@@ -36,10 +37,6 @@ __all__ = ["cascade_records", "is_cascade", "numbered_lines", "open_text", "read
 def is_cascade(record: Mapping[str, Any]) -> bool:
     """Whether a JSON object is a cascade (``root_id`` and a list of ``events``)."""
     return "root_id" in record and isinstance(record.get("events"), list)
-
-
-def _iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def cascade_records(
@@ -69,7 +66,7 @@ def cascade_records(
     author = cascade.get("root_uid")
     out: list[dict[str, Any]] = [{
         "id": root, "author": None if author is None else str(author),
-        "text": str(cascade.get("text") or ""), "created_at": _iso(start),
+        "text": str(cascade.get("text") or ""), "created_at": iso(start, "milliseconds"),
         "is_source": True, **common,
     }]
     seen = {root}
@@ -88,7 +85,8 @@ def cascade_records(
         seen.add(pid)
         out.append({
             "id": pid, "author": str(item[1]), "text": "", "repost_of": root,
-            "created_at": _iso(start + timedelta(minutes=delay)), "is_source": False,
+            "created_at": iso(start + timedelta(minutes=delay), "milliseconds"),
+            "is_source": False,
             **common,
         })
     return out

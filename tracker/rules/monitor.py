@@ -50,6 +50,7 @@ from tracker.models import (
     Conflict,
     Finding,
     Provenance,
+    Sample,
     Status,
 )
 from tracker.narratives.engine import MergedAlert
@@ -61,8 +62,8 @@ from tracker.rules.conflicts import (
     find_conflicts,
     settling_finding,
 )
-from tracker.rules.rates import Rate, Sample, narrative_rate, per_minute, window_bounds
-from tracker.store import ConflictRow, RuleState, Store, WindowPost
+from tracker.rules.rates import Rate, narrative_rate, per_minute, window_bounds
+from tracker.store import ConflictRow, RuleState, Store
 
 __all__ = ["QUESTIONS", "AlertMonitor", "Measure", "Rule", "decide", "measure", "spread_reason"]
 
@@ -251,7 +252,7 @@ class AlertMonitor:
         self._heads: dict[int, tuple[str, ClaimKind, Status] | None] = {}
         self._states: dict[int, dict[str, RuleState]] = {}
         self._open_states: list[tuple[str, int, str, RuleState]] | None = None
-        self._windows: dict[int, tuple[datetime, list[float], list[WindowPost]]] = {}
+        self._windows: dict[int, tuple[datetime, list[float], list[Sample]]] = {}
         self._horizon: datetime | None = None  # the latest event time of this evaluation
 
     def _forget(self) -> None:
@@ -370,7 +371,7 @@ class AlertMonitor:
         self._rule_states(nid)[rule] = state
         self._open_states = None
 
-    def _window_posts(self, nid: int, start: datetime, end: datetime) -> list[WindowPost]:
+    def _window_posts(self, nid: int, start: datetime, end: datetime) -> list[Sample]:
         """A narrative's posts in ``(start, end]``: read once per evaluation, from the
         first window asked for to the evaluation's latest time, then sliced."""
         horizon = self._horizon
@@ -568,7 +569,7 @@ class AlertMonitor:
 
     def _apply(
         self, rule: Rule, nid: int, at: datetime, incident_id: str, kind: ClaimKind,
-        status: Status, state: RuleState | None, posts: Sequence[WindowPost],
+        status: Status, state: RuleState | None, posts: Sequence[Sample],
     ) -> list[Alert]:
         watched = rule.watches(kind, status)
         m = self._measure(rule, incident_id, kind, at, posts)
@@ -601,12 +602,9 @@ class AlertMonitor:
 
     def _measure(
         self, rule: Rule, incident_id: str, kind: ClaimKind, at: datetime,
-        posts: Sequence[WindowPost],
+        posts: Sequence[Sample],
     ) -> Measure:
         start, end = window_bounds(at, rule.window_minutes)
-        samples = [
-            Sample(p.at, p.author, p.followers, p.verified, p.role, p.stance) for p in posts
-        ]
         question = kind if rule.verified_scope == "question" else None
         key = (incident_id, question)
         if key not in self._verified_times:  # once per evaluation, then bisect
@@ -615,7 +613,7 @@ class AlertMonitor:
             ]
         times = self._verified_times[key]
         verified = bisect_right(times, end.timestamp()) - bisect_right(times, start.timestamp())
-        rate = narrative_rate(samples, at, rule.window_minutes, rule.stance_weight)
+        rate = narrative_rate(posts, at, rule.window_minutes, rule.stance_weight)
         return measure(rule, rate, verified)
 
     def _alert(

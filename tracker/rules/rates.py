@@ -15,23 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from tracker.models import Stance
+from tracker.models import Sample, Stance
 
 __all__ = ["Rate", "Sample", "narrative_rate", "per_minute", "window_bounds"]
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One post in a narrative: when (UTC), by whom, the author's followers (0 when
-    unknown), and whether it is verified reporting (an official or verified author, or a
-    repost of one)."""
-
-    at: datetime
-    author: str | None
-    followers: int = 0
-    verified: bool = False
-    role: str = "claim"  # claim, repost or reply
-    stance: Stance | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 
 from tracker.errors import StoreError
-from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost, WindowPost
+from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost
 from tracker.store.cursors import CursorTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.outbox import Outbox
@@ -41,7 +41,6 @@ __all__ = [
     "RuleState",
     "Store",
     "ValuePost",
-    "WindowPost",
 ]
 
 

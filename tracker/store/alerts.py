@@ -10,26 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from tracker.models import AlertEvent, ClaimKind, Stance, Status, Tier
+from tracker.models import AlertEvent, ClaimKind, Sample, Stance, Status, Tier
 from tracker.store.base import Tables, chunks, dt, ts
 
-__all__ = ["AlertTables", "ConflictRow", "RuleState", "ValuePost", "WindowPost"]
-
-
-@dataclass(frozen=True, slots=True)
-class WindowPost:
-    """A narrative post as rates need it: event time, author, followers (0 when unknown),
-    whether it is verified reporting (a confirmed claim: see
-    :func:`tracker.narratives.engine.is_verified_reporting`, or a repost of one), how it takes
-    part (``claim``, ``repost``, ``reply``) and a reply's stance."""
-
-    at: datetime
-    author: str | None
-    followers: int
-    verified: bool
-    text: str = ""
-    role: str = "claim"
-    stance: Stance | None = None
+__all__ = ["AlertTables", "ConflictRow", "RuleState", "ValuePost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,18 +75,18 @@ _VALUE_POSTS = (
 class AlertTables(Tables):
     """Rates' inputs and rule states."""
 
-    def window_posts(self, narrative_id: int, start: datetime, end: datetime) -> list[WindowPost]:
+    def window_posts(self, narrative_id: int, start: datetime, end: datetime) -> list[Sample]:
         """The posts of a live narrative with ``start < created_at <= end``."""
         rows = self._all(
             "SELECT np.at, p.author, coalesce(json_extract(p.metrics, '$.followers'), 0), "
-            "np.confirmed, p.text, np.role, np.stance "
+            "np.confirmed, np.role, np.stance "
             "FROM narrative_posts np JOIN posts p ON p.id = np.post_id "
             "WHERE np.narrative_id = ? AND np.at > ? AND np.at <= ? ORDER BY np.at",
             (narrative_id, ts(start), ts(end)),
         )
         return [
-            WindowPost(dt(r[0]), r[1], int(r[2]) if isinstance(r[2], int | float) else 0,
-                       bool(r[3]), r[4], r[5], Stance(r[6]) if r[6] else None)
+            Sample(dt(r[0]), r[1], int(r[2]) if isinstance(r[2], int | float) else 0,
+                   bool(r[3]), r[4], Stance(r[5]) if r[5] else None)
             for r in rows
         ]
 
