@@ -20,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tracker.errors import ConfigError
+from tracker.models import ClaimKind, Status
 
 __all__ = [
     "DEFAULT_CHANNELS",
@@ -202,8 +203,8 @@ class IncidentSettings(_Section):
 
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-_STATUSES = ("report", "speculative", "unconfirmed", "confirmed", "contradicted")
-_KINDS = ("attribution", "casualty", "method", "other")
+_STATUSES = tuple(s.value for s in Status)
+_KINDS = tuple(k.value for k in ClaimKind)
 
 
 class RuleSettings(_Section):
