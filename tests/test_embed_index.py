@@ -15,8 +15,8 @@ from tracker.embedding.resolve import resolve_model
 from tracker.embedding.worker import ModelWorker
 from tracker.errors import ModelError
 from tracker.index.claim_index import ClaimIndex
-from tracker.models import Post
-from tracker.store import NewClaim, NewPost, Store
+from tracker.models import Claim, Post
+from tracker.store import NewPost, Store
 
 
 def test_shipped_model_is_extracted_once_and_verified(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def _store_with_claims(path: Path, n: int, dim: int = 8) -> tuple[Store, dict[st
         v = rng.normal(size=dim).astype(np.float32)
         vectors[h] = v / np.linalg.norm(v)
         post = Post(source="t", id=str(i), text=f"text {i}", created_at=datetime.now(UTC))
-        posts.append(NewPost(post, f"p{i}", [NewClaim(f"text {i}", h)]))
+        posts.append(NewPost(post, f"p{i}", [Claim(f"text {i}", text_hash=h)]))
     store.add_posts(posts, "m", vectors)
     return store, vectors
 
