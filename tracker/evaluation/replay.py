@@ -30,15 +30,10 @@ from tracker.runtime import Runtime
 from tracker.store import Store
 
 __all__ = [
-    "LabelScore",
     "ReplayReport",
-    "ReplayScore",
-    "ThreadLabel",
     "configured_incidents",
     "event_batches",
     "replay",
-    "score_replay",
-    "thread_labels",
 ]
 
 
@@ -245,15 +240,3 @@ async def _deliver(
         if own:
             await close_channels(senders)
     return runtime.store.outbox.counts()
-
-
-# -- scoring a replay against labelled threads (PHEME) ------------------------------------
-# It lives in tracker.evaluation.scoring; imported here so that these names keep working.
-
-from tracker.evaluation.scoring import (  # noqa: E402
-    LabelScore,
-    ReplayScore,
-    ThreadLabel,
-    score_replay,
-    thread_labels,
-)
