@@ -10,6 +10,8 @@ The tables come in two groups, each a mixin of its own module: posts, claims and
 embeddings (:mod:`.posts`); incidents, links, narratives and findings (:mod:`.narratives`).
 The outbox's alerts and deliveries (:mod:`.outbox`) are reached as ``store.outbox``; the
 store imports nothing from ``alerts``.
+
+May import: the shared nouns and :mod:`tracker.ingest` (text hashes); nothing after it.
 """
 
 from __future__ import annotations
