@@ -14,6 +14,9 @@ the same file, measured in the same run, then the latency of ``GET /v1/query``.
    to the last 202 (every post committed, linked and clustered).
 3. query: ``--queries`` sequential ``GET /v1/query`` (k=10, within the incident) on claim
    texts from the file, against the daemon holding the whole file; p50 and p95 in ms.
+4. the event loop: the daemon's ``claimwatch_loop_stall_max_seconds`` read from ``/metrics``
+   right after the push (its worst delay in waking a task, from its start to the end of the
+   push), against the push's wall time.
 
 Prints posts/s both ways, their ratio (push over ingest), the same ratio in posts per CPU
 second (steadier when other work shares the machine), and the query latencies. With
@@ -150,6 +153,16 @@ async def push(base: str, records: list[dict[str, Any]], batch: int, clients: in
         return time.perf_counter() - start, accepted
 
 
+async def loop_stall(base: str) -> float:
+    """The daemon's worst event-loop stall so far, in seconds (from ``/metrics``)."""
+    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+        text = await response.text()
+    for line in text.splitlines():
+        if line.startswith("claimwatch_loop_stall_max_seconds "):
+            return float(line.split()[1])
+    raise SystemExit("/metrics has no claimwatch_loop_stall_max_seconds")
+
+
 async def queries(base: str, texts: list[str]) -> list[float]:
     """Milliseconds per ``GET /v1/query``, one at a time."""
     out: list[float] = []
@@ -201,6 +214,10 @@ def main() -> None:
     print(f"CPU seconds (all threads; steadier than wall time on a shared machine): ingest "
           f"{cpu_ingest:.1f}, daemon during the push {cpu_push:.1f}; posts per CPU second "
           f"ratio push/ingest {(n_push / cpu_push) / (n_ingest / cpu_ingest):.2f}")
+    stall = max(r["stall"] for r in runs)
+    print(f"event loop: worst stall {stall * 1000:.1f} ms from the daemon being ready to the "
+          f"end of the push ({stall / t_push:.4f} of the push's wall time; "
+          "claimwatch_loop_stall_max_seconds)")
     for r in runs:
         print(f"run: ingest {r['ingest']:.2f} s (last commit {r['committed']:.2f} s), push "
               f"{r['push']:.2f} s; daemon exit {r['code']}; {r['summary']}")
@@ -231,6 +248,7 @@ def run_once(args: argparse.Namespace, records: list[dict[str, Any]]) -> dict[st
             cpu_push = _cpu_seconds(proc.pid)
             t_push, n_push = asyncio.run(push(base, records, args.batch, args.clients))
             cpu_push = _cpu_seconds(proc.pid) - cpu_push
+            stall = asyncio.run(loop_stall(base))
             step = max(1, len(records) // max(1, args.queries))
             texts = [str(r.get("text") or "crash") for r in records[::step]][: args.queries]
             latencies = asyncio.run(queries(base, texts))
@@ -242,7 +260,7 @@ def run_once(args: argparse.Namespace, records: list[dict[str, Any]]) -> dict[st
                    if "claimwatch stopped" in line]
     return {"ingest": t_ingest, "committed": t_committed, "n_ingest": n_ingest,
             "push": t_push, "n_push": n_push, "cpu_ingest": cpu_ingest, "cpu_push": cpu_push,
-            "latencies": latencies, "code": code,
+            "latencies": latencies, "code": code, "stall": stall,
             "summary": summary[-1].split(": ", 1)[-1] if summary else "no summary line"}
 
 

@@ -74,6 +74,11 @@ class Metrics:
         self.queue_depth = Gauge(
             "claimwatch_queue_depth", "Batches waiting to be processed.", registry=r
         )
+        self.loop_stall = Gauge(
+            "claimwatch_loop_stall_max_seconds", "The event loop's worst delay in waking a "
+            "task since start, in seconds: the longest any request or job waited for the loop.",
+            registry=r,
+        )
 
     def watch_queue(self, depth: Callable[[], int]) -> None:
         """Read the queue depth from ``depth`` at each scrape."""

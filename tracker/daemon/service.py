@@ -62,12 +62,15 @@ from tracker.runtime import Runtime, shared_embedder
 from tracker.sources.registry import build_source
 from tracker.store.pool import ReadPool
 
-__all__ = ["READ_CONNECTIONS", "Daemon", "Summary", "run_daemon", "serve"]
+__all__ = ["LOOP_PROBE_SECONDS", "READ_CONNECTIONS", "Daemon", "Summary", "run_daemon", "serve"]
 
 log = logging.getLogger("claimwatch.service")
 
 READ_CONNECTIONS = 4
 """Read-only connections (and threads) of the daemon's read pool."""
+
+LOOP_PROBE_SECONDS = 0.01
+"""How often the loop watcher wakes; how late it wakes is the loop's stall (seconds)."""
 
 
 @dataclass(slots=True)
@@ -144,6 +147,7 @@ class Daemon:
         # Runtime.query updates its BM25 statistics in place: one query at a time.
         self.query_lock = asyncio.Lock()
         self._since_consolidate = 0
+        self._watcher: asyncio.Task[None] | None = None
 
     @property
     def health(self) -> dict[str, SourceHealth]:
@@ -219,6 +223,7 @@ class Daemon:
         self.intake.start()
         self._scheduler = start_scheduler(self._jobs())
         self.accepting = True
+        self._watcher = asyncio.create_task(self._watch_loop(), name="claimwatch-loop-watch")
         self.running.spawn("warm-query", self._warm_query)
         for health in self.health.values():
             if health.disabled:
@@ -253,6 +258,8 @@ class Daemon:
         :meth:`request_stop` (called here if it was not)."""
         self.request_stop()
         grace = self.settings.service.grace_seconds
+        if self._watcher is not None:
+            self._watcher.cancel()
         await self.running.wait(self.remaining() * 0.5)
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
@@ -289,6 +296,21 @@ class Daemon:
             except Exception:  # closing must not stop the others
                 log.exception("closing source failed")
         await close_channels(self._channels)
+
+    async def _watch_loop(self) -> None:
+        """Wake every :data:`LOOP_PROBE_SECONDS` until cancelled; the worst delay past it
+        is the ``claimwatch_loop_stall_max_seconds`` metric (the loop only waits: work that
+        holds it, or the GIL, for long shows here)."""
+        loop = asyncio.get_running_loop()
+        worst = 0.0
+        last = loop.time()
+        while True:
+            await asyncio.sleep(LOOP_PROBE_SECONDS)
+            now = loop.time()
+            if now - last - LOOP_PROBE_SECONDS > worst:
+                worst = now - last - LOOP_PROBE_SECONDS
+                self.metrics.loop_stall.set(worst)
+            last = now
 
     async def _warm_query(self) -> None:
         """Count the stored claims' terms for BM25 now, not in the first query (tens of
