@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from tracker.config.settings import NarrativeSettings
 from tracker.linking.incidents import IncidentLinker
@@ -460,22 +462,11 @@ class NarrativeEngine:
         return merges
 
     def _components(self, ids: list[int], matrix: np.ndarray) -> list[tuple[int, list[int]]]:
-        close = np.argwhere(np.triu(matrix @ matrix.T, k=1) >= self.settings.merge_similarity)
-        parent = list(range(len(ids)))
-
-        def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
-
-        for a, b in close:
-            ra, rb = find(int(a)), find(int(b))
-            if ra != rb:
-                parent[rb] = ra
+        close = np.triu(matrix @ matrix.T, k=1) >= self.settings.merge_similarity
+        _, labels = connected_components(csr_matrix(close), directed=False)
         components: dict[int, list[int]] = {}
-        for i in range(len(ids)):
-            components.setdefault(find(i), []).append(ids[i])
+        for i, label in enumerate(labels.tolist()):
+            components.setdefault(label, []).append(ids[i])
         out = []
         groups = [m for m in components.values() if len(m) >= 2]
         first_seen = self.store.first_seen_of([n for m in groups for n in m]) if groups else {}
