@@ -47,8 +47,8 @@ def write_config(folder: Path, extra: str = "") -> Path:
     path = folder / "claimwatch.toml"
     path.write_text(
         f'[storage]\npath = "{folder / "claimwatch.db"}"\n'
-        f'[index]\ndir = "{folder / "indexes"}"\n'
-        f'[embedding]\ncache_dir = "{CACHE_DIR}"\n' + extra,
+        f'[embedding]\ncache_dir = "{CACHE_DIR}"\n'
+        f'[index]\ndir = "{folder / "indexes"}"\n' + extra,  # extra may go on with [index]
         encoding="utf-8",
     )
     return path
