@@ -151,7 +151,11 @@ def narrative_detail_json(store: Store, narrative_id: int) -> dict[str, Any]:
     return {
         **narrative_json(narrative),
         "merged_from": narrative_id if live != narrative_id else None,
-        "first_post": {**first, "created_at": iso(first["created_at"])} if first else None,
+        "first_post": {
+            "post_id": first.post_id, "source": first.source, "author": first.author,
+            "tier": first.tier, "text": first.text, "created_at": iso(first.created_at),
+            "url": first.url,
+        } if first else None,
         "claims": [{**c, "created_at": iso(c["created_at"])} for c in claims],
         "activity": [
             {"start": iso(t), "posts": c, **counts}

@@ -40,7 +40,6 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 from tracker.config.settings import RuleSettings
 from tracker.models import (
@@ -49,7 +48,6 @@ from tracker.models import (
     ClaimKind,
     Conflict,
     Finding,
-    Provenance,
     Sample,
     Status,
 )
@@ -536,7 +534,7 @@ class AlertMonitor:
             window_minutes=rule.window_minutes,
             first_seen=min(s.first_post for s in conflict.sides),
             minutes_since_incident=(at - started).total_seconds() / 60,
-            first_post=_provenance(first),
+            first_post=first,
             samples=tuple(self.store.sample_claims(nid)), reason=reason,
             follows=None if event is AlertEvent.RAISED else previous,
             conflict=conflict,
@@ -649,7 +647,7 @@ class AlertMonitor:
             posts=m.rate.posts, authors=m.rate.authors, reach=m.rate.reach,
             window_minutes=rule.window_minutes, first_seen=narrative.first_seen,
             minutes_since_incident=(at - started).total_seconds() / 60,
-            first_post=_provenance(first),
+            first_post=first,
             samples=tuple(self.store.sample_claims(nid)), reason=reason, follows=follows,
         )
 
@@ -668,17 +666,6 @@ class AlertMonitor:
         if status is Status.CONTRADICTED:
             return f"contradicted by a finding{said}"
         return f"the narrative is now {status.value}"
-
-
-def _provenance(first: dict[str, Any] | None) -> Provenance | None:
-    """An alert's first post, from :meth:`Store.first_post`'s row."""
-    if first is None:
-        return None
-    return Provenance(
-        post_id=first["post_id"], source=first["source"], author=first["author"],
-        tier=first["tier"], url=first["url"], text=first["text"],
-        created_at=first["created_at"],
-    )
 
 
 def _next_minute(at: datetime) -> datetime:

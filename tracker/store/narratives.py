@@ -17,6 +17,7 @@ from tracker.models import (
     FindingStatus,
     Incident,
     Narrative,
+    Provenance,
     Stance,
     Status,
 )
@@ -474,7 +475,8 @@ class NarrativeTables(Tables):
         )
         return [(dt(r[0]), Stance(r[1])) for r in rows]
 
-    def first_post(self, narrative_id: int) -> dict[str, Any] | None:
+    def first_post(self, narrative_id: int) -> Provenance | None:
+        """Where a narrative's story started: its first post."""
         row = self._one(
             "SELECT p.ext_id, p.source, p.author, p.tier, p.text, p.created_at, p.url "
             "FROM narratives n JOIN posts p ON p.id = n.first_post_id WHERE n.id = ?",
@@ -482,8 +484,10 @@ class NarrativeTables(Tables):
         )
         if row is None:
             return None
-        return {"post_id": row[0], "source": row[1], "author": row[2], "tier": row[3],
-                "text": row[4], "created_at": dt(row[5]), "url": row[6]}
+        return Provenance(
+            post_id=row[0], source=row[1], author=row[2], tier=row[3], url=row[6],
+            text=row[4], created_at=dt(row[5]),
+        )
 
     def claim_narratives(
         self, claim_ids: Sequence[int], incident_id: str | None = None
