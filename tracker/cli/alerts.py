@@ -14,8 +14,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tracker.cli.common import ConfigOpt, JsonOpt, err, open_post_file, out, print_reject
-from tracker.config.settings import Settings, load_settings
+from tracker.cli.common import (
+    ConfigOpt,
+    JsonOpt,
+    err,
+    open_post_file,
+    out,
+    print_reject,
+    settings_of,
+)
+from tracker.config.settings import Settings
 from tracker.errors import ConfigError, DeliveryError
 from tracker.evaluation.replay import replay as run_replay
 from tracker.models import Alert, AlertEvent, ClaimKind, Provenance, Status
@@ -72,7 +80,7 @@ def replay(
 ) -> None:
     """Run a post file through the whole pipeline in event-time order and show the alert
     events the rules raise; nothing is delivered without --deliver."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     post_file = open_post_file(file, fmt)
     on_reject = print_reject(json_out)
 
@@ -129,7 +137,7 @@ def alerts(
     """List alerts, newest first, with their delivery state per channel."""
     if ctx.invoked_subcommand is not None:
         return
-    settings = load_settings(config)
+    settings = settings_of(config)
     from tracker.cli.client import daemon_get
 
     rows: Any = daemon_get(settings, "/v1/alerts", {"incident": incident, "limit": limit})
@@ -216,7 +224,7 @@ def alerts_test(
 ) -> None:
     """Send a test alert through every configured channel; say, per channel, whether it
     arrived or why not. Exit 1 when any failed."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     results = asyncio.run(_send_tests(settings, channel))
     if json_out:
         _line([{"channel": n, "ok": ok, "detail": d} for n, ok, d in results])
@@ -236,7 +244,7 @@ def alerts_deliver(
     ] = 0.0,
 ) -> None:
     """Send every pending delivery now (what `claimwatch run` does on its own)."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     from alerts.channels.registry import build_channels, close_channels
     from alerts.outbox import Drainer
 

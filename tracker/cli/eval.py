@@ -18,8 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from tracker.cli.common import ConfigOpt, JsonOpt, interactive, progress
-from tracker.config.settings import load_settings
+from tracker.cli.common import ConfigOpt, JsonOpt, interactive, progress, settings_of
 from tracker.errors import InputError
 from tracker.evaluation.checkthat import RetrievalReport, evaluate_retrieval, load_checkthat
 from tracker.evaluation.scoring import (
@@ -104,7 +103,7 @@ def retrieval(
     Ranks all verified claims for each tweet of the split with dense retrieval (the
     configured model), BM25, and their fusion, and scores the rankings as the official
     scorer does (MAP@5 is the official measure). The best method is starred."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     dataset = load_checkthat(data.expanduser().resolve(), split.value)
     methods: tuple[Method, ...] = METHODS if method is MethodChoice.all else tuple(
         m for m in METHODS if m == method.value
@@ -222,7 +221,7 @@ def replay_eval(
     per day of event time; alert precision (raised alerts whose narrative was mostly
     rumour-thread posts). A total row pools the events; a second table gives, per label,
     the share alerted and the median minutes to the first alert."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     events: list[LabelledEvent] = []
     names: set[str] = set()
     cap = None if cascade_hours is None else cascade_hours * 60

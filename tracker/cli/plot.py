@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import ConfigOpt, out
-from tracker.config.settings import load_settings
+from tracker.cli.common import ConfigOpt, out, settings_of
 from tracker.evaluation.plot import chart_incident
 from tracker.store import Store
 
@@ -30,7 +29,7 @@ def plot(
 ) -> None:
     """Plot the spread rate of the incident's top narratives against its verified rate
     over event time, with findings and alerts marked."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     window = settings.rules[0].window_minutes if settings.rules else 15.0
     store = Store(db if db is not None else settings.db_path)
     try:

@@ -13,8 +13,7 @@ from typing import Annotated
 
 import typer
 
-from tracker.cli.common import ConfigOpt
-from tracker.config.settings import load_settings
+from tracker.cli.common import ConfigOpt, settings_of
 
 __all__ = ["LogLevel", "run"]
 
@@ -42,7 +41,7 @@ def run(
 ) -> None:
     """Run the daemon: poll the configured sources, serve the HTTP API (push endpoint,
     queries, /healthz, /metrics) and deliver alerts, until SIGTERM or SIGINT."""
-    settings = load_settings(config)
+    settings = settings_of(config)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["host"] = host
