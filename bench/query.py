@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/query.py [--sizes 100000,1000000] [--daemon-sizes 100000]
                                     [--queries 200] [--kinds flat,ivf,hnsw]
-                                    [--incident-size 4000]
+                                    [--incident-size 4000] [--keep /tmp/claimwatch-bench]
 
 1. The index alone (``tracker.index.claim_index.ClaimIndex``), for each size and kind: build time
    (flat: adds in chunks of 20k; ivf: k-means training plus adds; hnsw: graph adds), p50
@@ -15,7 +15,9 @@
    configured kind (``[index]`` defaults: auto), then ``claimwatch run`` in a subprocess on
    a free port, and ~200 ``GET /v1/query?q=...&k=10`` with real germanwings texts, one at
    a time: p50/p95, against the model's own time to encode one query plus the index's p50
-   (both measured here, in this run).
+   (both measured here, in this run). With ``--keep DIR`` the databases and indexes are
+   built in ``DIR/daemon<N>`` and reused by later runs with the same size and corpus (a
+   million claims take minutes to build); by default they go to a temporary folder.
 
 Vectors: 384-d, L2-normalized, drawn so that their neighbourhoods look like real MiniLM
 claim vectors rather than uniform noise (on which every ANN index looks bad, or, with
@@ -40,6 +42,7 @@ import contextlib
 import gc
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -313,6 +316,27 @@ def encode_p50(texts: list[str]) -> float:
     return statistics.median(times)
 
 
+def kept_database(
+    folder: Path, n: int, index_settings: IndexSettings, incident_size: int
+) -> tuple[Path, str]:
+    """:func:`build_database` in ``folder``, unless a finished build of the same size,
+    corpus and index setting is there already (``built.json`` is written last)."""
+    marker = folder / "built.json"
+    wanted = {"n": n, "incident_size": incident_size, "index": index_settings.model_dump()}
+    if marker.exists():
+        built = json.loads(marker.read_text(encoding="utf-8"))
+        if {k: built.get(k) for k in wanted} == wanted:
+            print(f"  reusing the database in {folder}", flush=True)
+            return folder / "claimwatch.db", str(built["kind"])
+    for name in ("claimwatch.db", "claimwatch.db-wal", "claimwatch.db-shm"):
+        (folder / name).unlink(missing_ok=True)
+    shutil.rmtree(folder / "indexes", ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    db, kind = build_database(folder, n, index_settings, incident_size)
+    marker.write_text(json.dumps({**wanted, "kind": kind}), encoding="utf-8")
+    return db, kind
+
+
 def through_daemon(n: int, texts: list[str], folder: Path, index_p50: dict[str, float],
                    encode_s: float, incident_size: int) -> dict[str, Any]:
     """``GET /v1/query`` latency against a daemon serving a database of n claims."""
@@ -320,8 +344,8 @@ def through_daemon(n: int, texts: list[str], folder: Path, index_p50: dict[str, 
     print(f"\n== daemon: {n:,} claims, [index] kind = {settings.kind!r} "
           f"(ivf_from {settings.ivf_from:,}), {len(texts)} queries", flush=True)
     start = time.perf_counter()
-    db, kind = build_database(folder, n, settings, incident_size)
-    print(f"  database and {kind} index built in {time.perf_counter() - start:.1f} s", flush=True)
+    db, kind = kept_database(folder, n, settings, incident_size)
+    print(f"  database and {kind} index ready in {time.perf_counter() - start:.1f} s", flush=True)
     config = folder / "claimwatch.toml"
     config.write_text(f'[storage]\npath = "{db}"\n[index]\ndir = "{folder / "indexes"}"\n',
                       encoding="utf-8")
@@ -388,6 +412,9 @@ def main() -> None:
     parser.add_argument("--incident-size", type=int, default=0,
                         help="vectors per incident, each with its own common direction "
                         "(default 0: the whole corpus is one event, the hardest case)")
+    parser.add_argument("--keep", type=Path, default=None, metavar="DIR",
+                        help="build the daemon part's databases in DIR and reuse them in "
+                        "later runs (default: a temporary folder, removed)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s]
     daemon_sizes = [int(s) for s in args.daemon_sizes.split(",") if s]
@@ -413,8 +440,8 @@ def main() -> None:
             texts = query_texts(args.queries + 5)
             encode_s = encode_p50(texts)
             for n in daemon_sizes:
-                folder = Path(tmp) / f"daemon{n}"
-                folder.mkdir()
+                folder = (args.keep or Path(tmp)) / f"daemon{n}"
+                folder.mkdir(parents=True, exist_ok=True)
                 report["daemon"].append(
                     through_daemon(n, texts, folder, index_p50.get(n, {}), encode_s,
                                    args.incident_size)

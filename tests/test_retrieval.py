@@ -23,7 +23,7 @@ from tracker.evaluation.checkthat import (
     precision,
     score_run,
 )
-from tracker.search.retrieval import Bm25Index, fuse, rrf, tokenize, top_k
+from tracker.search.retrieval import Bm25, Bm25Index, fuse, rrf, tokenize, top_k
 
 CHECKTHAT = DATA / "checkthat2020"
 
@@ -56,6 +56,23 @@ def test_bm25_ranks_the_rare_shared_term_first() -> None:
     assert top_k(index.scores("the moon landing hoax"), 1).tolist() == [2]
     assert top_k(index.scores("does the vaccine cause autism?"), 1).tolist() == [0]
     assert Bm25Index([]).scores("anything").shape == (0,)
+
+
+def test_bm25_scores_a_few_candidates_with_the_whole_corpus_weights() -> None:
+    corpus = ["vaccine causes autism", "vaccine schedule for children",
+              "moon landing was faked", "the moon is made of cheese"]
+    grown = Bm25(corpus[:2])
+    grown.add(corpus[2:])
+    # Counting in two steps is counting once; scoring the corpus itself is Bm25Index.
+    query = "the moon landing vaccine hoax"
+    assert grown.scores(query, corpus) == pytest.approx(Bm25Index(corpus).scores(query))
+    # Candidates are ranked with the corpus's idf, not their own: "vaccine" is in half the
+    # corpus, "landing" in a quarter, so a text with "landing" beats one with "vaccine",
+    # although among these two candidates alone both terms are equally rare.
+    candidates = ["vaccine hoax debunked", "landing hoax debunked"]
+    assert top_k(grown.scores("vaccine landing", candidates), 1).tolist() == [1]
+    assert not grown.scores("the of", candidates).any()
+    assert grown.scores("anything", []).shape == (0,)
 
 
 def test_fuse_weights_cosine_against_max_normalised_bm25() -> None:

@@ -3,7 +3,7 @@ embedder, index and pipeline. The CLI and the daemon build one and close it at e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -34,8 +34,8 @@ from tracker.models import (
 from tracker.narratives.engine import NarrativeEngine, ProcessReport
 from tracker.pipeline import Pipeline
 from tracker.rules.monitor import AlertMonitor, Rule
-from tracker.search.retrieval import TermStats, fuse
-from tracker.store import Store
+from tracker.search.retrieval import Bm25, fuse
+from tracker.store import ClaimRow, Store
 
 __all__ = ["Runtime", "shared_embedder"]
 
@@ -63,7 +63,7 @@ class Runtime:
         self._monitor: AlertMonitor | None = None
         self._kinds: ExampleReader | None = None
         self._stance: StanceReader | None = None
-        self._terms: TermStats | None = None
+        self._terms: Bm25 | None = None
         self._terms_upto = 0
         self.reconciled: ReconcileReport | None = None
         for item in settings.incidents:
@@ -345,10 +345,10 @@ class Runtime:
         self.engine().consolidate()
         return total
 
-    def term_stats(self, store: Store | None = None) -> TermStats:
+    def term_stats(self, store: Store | None = None) -> Bm25:
         """BM25 statistics of every stored claim, brought up to date (incrementally)."""
         if self._terms is None:
-            self._terms = TermStats()
+            self._terms = Bm25()
         while batch := (store or self.store).claim_texts_after(self._terms_upto):
             self._terms.add([t for _, t in batch])
             self._terms_upto = batch[-1][0]
@@ -378,18 +378,20 @@ class Runtime:
         while True:
             scores, ids = self.worker.call(index.search, vector, fetch)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
-            hits = self._hits(store, self._rerank(store, text, found, stats), k, incident_id)
+            rows = store.claims([i for _, i in found])  # once: for the rerank and the hits
+            hits = self._hits(store, rows, self._rerank(text, found, rows, stats), k,
+                              incident_id)
             if len(hits) >= k or len(found) < fetch or fetch >= len(index):
                 return hits
             fetch *= 4
 
     def _rerank(
-        self, store: Store, text: str, found: list[tuple[float, int]], stats: TermStats
+        self, text: str, found: list[tuple[float, int]], rows: Mapping[int, ClaimRow],
+        stats: Bm25,
     ) -> list[tuple[float, float, int]]:
         """``found`` (cosine, claim id) as (fused score, cosine, claim id), best first."""
         if not found:
             return []
-        rows = store.claims([i for _, i in found])
         texts = [rows[i].text if i in rows else "" for _, i in found]
         dense = np.array([s for s, _ in found], dtype=np.float64)
         fused = fuse(dense, stats.scores(text, texts))
@@ -398,10 +400,9 @@ class Runtime:
         return ranked
 
     def _hits(
-        self, store: Store, found: list[tuple[float, float, int]], k: int,
-        incident_id: str | None,
+        self, store: Store, rows: Mapping[int, ClaimRow], found: list[tuple[float, float, int]],
+        k: int, incident_id: str | None,
     ) -> list[QueryHit]:
-        rows = store.claims([i for _, _, i in found])
         memberships = store.claim_narratives(list(rows), incident_id)
         counts = store.same_text_counts([r.text_hash for r in rows.values()])
         hits: list[QueryHit] = []
