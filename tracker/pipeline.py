@@ -384,9 +384,11 @@ class Pipeline:
     async def consolidate(self) -> int:
         """Merge narratives that drifted together; the number of merges. Alerts left open
         on merged narratives are resolved (returned by :meth:`take_merge_alerts`)."""
-        return await self._db(self._consolidate)
+        return await self._db(self.consolidate_now)
 
-    def _consolidate(self) -> int:
+    def consolidate_now(self) -> int:
+        """:meth:`consolidate` on the calling thread (the writer's, or before the pipeline
+        serves anyone)."""
         with self.store.transaction():
             merges = self.engine.consolidate()
             merged, self.engine.merged_alerts = self.engine.merged_alerts, []

@@ -311,21 +311,16 @@ class Runtime:
 
     def catch_up(self, chunk: int = 2000) -> ProcessReport:
         """Link and cluster stored posts never processed (after a crash between ingest's
-        two transactions, or in a database from before narratives existed)."""
+        two transactions, or in a database from before narratives existed): the
+        pipeline's own processing step, a chunk at a time, then one consolidation."""
+        pipeline = self.pipeline()
         total = ProcessReport()
-        linker = self.linker()
         while rowids := self.store.unprocessed_posts(chunk):
-            try:
-                with self.store.transaction():
-                    report = self.engine().process(rowids, linker)
-                    self.monitor().evaluate(report.joins)
-            except BaseException:
-                self.engine().reload()
-                raise
+            report, _ = pipeline.process(rowids)
             total.linked += report.linked
             total.narratives += report.narratives
         if total.narratives:
-            self.engine().consolidate()
+            pipeline.consolidate_now()
         return total
 
     def backfill(self, incident_id: str) -> ProcessReport:
