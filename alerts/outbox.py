@@ -5,9 +5,11 @@ Rules write an alert event and one delivery per channel in one transaction (the 
 :class:`Drainer` sends due deliveries through their channels; a failure is retried with
 exponential backoff and jitter (:mod:`alerts.retry`) until it succeeds, or the delivery
 has failed ``max_attempts`` times or is older than ``max_age``, when it is recorded dead
-and shown as such. A failure the channel calls permanent (a 4xx answer, a refused
-address) is dead at once. Every attempt carries the alert id as its idempotency key, so a
-receiver can drop a repeat after a crash between sending and recording.
+and shown as such; a receiver's ``Retry-After`` (``DeliveryError.retry_after``) is waited
+out when it is longer than the backoff. A failure the channel calls permanent (a 4xx
+answer, a refused address) is dead at once. Every attempt carries the alert id as its
+idempotency key, so a receiver can drop a repeat after a crash between sending and
+recording.
 
 Times are float seconds since the epoch (UTC wall clock; the alert's own ``at`` is event
 time).
@@ -160,7 +162,8 @@ class Drainer:
                     raise DeliveryError(f"channel {delivery.channel!r} is not configured")
                 detail = await channel.send(alert, alert.alert_id)
             except DeliveryError as exc:
-                dead = await self._failed(delivery, created_at, str(exc), exc.permanent)
+                dead = await self._failed(delivery, created_at, str(exc), exc.permanent,
+                                          exc.retry_after)
                 if dead:
                     log.error("alert %s to %s is dead: %s", alert.alert_id, delivery.channel, exc)
                 else:
@@ -184,15 +187,22 @@ class Drainer:
                 self.on_result(delivery.channel, "dead" if dead else "retrying")
 
     async def _failed(
-        self, delivery: DueDelivery, created_at: float, error: str, permanent: bool
+        self, delivery: DueDelivery, created_at: float, error: str, permanent: bool,
+        retry_after: float | None = None,
     ) -> bool:
-        """Record a failed attempt: retried after the policy's backoff, or dead (True)
-        when it is permanent, has failed too often or is too old."""
+        """Record a failed attempt: retried after the policy's backoff, or after the wait
+        the receiver asked for (``retry_after``, at most the longest backoff) when that is
+        longer; or dead (True) when it is permanent, has failed too often or is too old."""
         now = time.time()
         attempts = delivery.attempts + 1
         why = None if permanent else self.policy.gives_up(attempts, now - created_at)
         dead = permanent or why is not None
-        retry_at = None if dead else now + self.policy.delay(attempts, self.rng)
+        retry_at = None
+        if not dead:
+            delay = self.policy.delay(attempts, self.rng)
+            if retry_after is not None:
+                delay = max(delay, min(retry_after, self.policy.max_backoff))
+            retry_at = now + delay
         await self._run(self.outbox.failed, delivery.id, error + (f" ({why})" if why else ""),
                         attempts=attempts, retry_at=retry_at, now=now)
         return dead

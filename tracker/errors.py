@@ -80,8 +80,12 @@ class SourceError(ClaimwatchError):
 class DeliveryError(ClaimwatchError):
     """An alert could not be delivered through a channel. ``permanent`` is True when
     retrying cannot help (the receiver refused it: a 4xx other than 408 and 429, a bad
-    address); the outbox then marks the delivery dead at once."""
+    address); the outbox then marks the delivery dead at once. ``retry_after`` is the
+    wait in seconds the receiver asked for (HTTP ``Retry-After``), None when it asked none."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after

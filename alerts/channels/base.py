@@ -22,7 +22,7 @@ from tracker.models import Alert
 
 __all__ = ["KINDS", "Channel", "Closable", "env_value"]
 
-KINDS: tuple[str, ...] = ("webhook", "slack", "email", "log")
+KINDS: tuple[str, ...] = ("webhook", "slack", "teams", "discord", "email", "log")
 
 
 class Channel(Protocol):

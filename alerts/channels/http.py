@@ -1,15 +1,19 @@
-"""The HTTP plumbing webhook and Slack channels share: one aiohttp session, one POST
-with the failure table, URLs as messages may show them.
+"""The HTTP plumbing the webhook, Slack, Teams and Discord channels share: one aiohttp
+session, one POST with the failure table, URLs as messages may show them.
 
-2xx is success; 408, 429, 5xx, timeouts and connection failures are transient; any other
-status (redirects included: they are not followed) is permanent. Messages show the URL as
+2xx is success; 408, 429, 5xx, timeouts and connection failures are transient (with the
+receiver's ``Retry-After`` as the error's ``retry_after``); any other status (redirects
+included: they are not followed) is permanent. Messages show the URL as
 ``scheme://host:port/path``, never its credentials or query string (only
 ``scheme://host:port`` when the URL itself is a secret).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -123,7 +127,27 @@ async def post(
     if answer:
         detail += f": {answer}"
     transient = status in _TRANSIENT_STATUSES or status >= 500
-    raise DeliveryError(detail, permanent=not transient)
+    raise DeliveryError(detail, permanent=not transient,
+                        retry_after=_seconds(retry_after) if transient else None)
+
+
+def _seconds(retry_after: str) -> float | None:
+    """A ``Retry-After`` value as seconds from now: delta-seconds (Discord sends
+    fractions) or an HTTP date; None when absent or unreadable."""
+    value = retry_after.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def resolve_url(

@@ -16,10 +16,12 @@ from typing import Any
 import aiohttp
 
 from alerts.channels.base import KINDS, Channel, Closable
+from alerts.channels.discord import DiscordChannel
 from alerts.channels.email import EmailChannel
 from alerts.channels.http import HttpClient
 from alerts.channels.log import LogChannel
 from alerts.channels.slack import SlackChannel
+from alerts.channels.teams import TeamsChannel
 from alerts.channels.webhook import WebhookChannel
 from tracker.errors import ConfigError
 
@@ -34,8 +36,9 @@ def build_channel(
     """The channel one ``[[channels]]`` entry describes (``ChannelSettings.model_dump()``).
 
     ``environ`` (default ``os.environ``, read at send time) holds the secrets named by the
-    ``*_env`` settings; ``session`` is an aiohttp session for webhook and Slack channels
-    (default: one made on first use and closed by the channel's ``close()``).
+    ``*_env`` settings; ``session`` is an aiohttp session for the HTTP channels (webhook,
+    Slack, Teams, Discord; default: one made on first use and closed by the channel's
+    ``close()``).
     Raises ``ConfigError`` for an unknown ``type``; nothing is contacted here."""
     return _build(spec, os.environ if environ is None else environ, HttpClient(session))
 
@@ -81,6 +84,12 @@ def _build(spec: Mapping[str, Any], environ: Mapping[str, str], http: HttpClient
         )
     if kind == "slack":
         return SlackChannel(
+            name, url=str(spec.get("url", "")), url_env=str(spec.get("url_env", "")),
+            timeout_seconds=timeout, environ=environ, http=http,
+        )
+    if kind in ("teams", "discord"):
+        chat = TeamsChannel if kind == "teams" else DiscordChannel
+        return chat(
             name, url=str(spec.get("url", "")), url_env=str(spec.get("url_env", "")),
             timeout_seconds=timeout, environ=environ, http=http,
         )

@@ -329,13 +329,14 @@ DEFAULT_RULES: tuple[RuleSettings, ...] = (
 
 class ChannelSettings(_Section):
     name: str = Field(min_length=1, pattern=_NAME, description="Rules name channels by this.")
-    type: Literal["webhook", "slack", "email", "log"] = Field(
-        description="webhook (signed JSON), slack (incoming webhook), email (SMTP) or log."
+    type: Literal["webhook", "slack", "teams", "discord", "email", "log"] = Field(
+        description="webhook (signed JSON), slack (incoming webhook), teams (Workflows or "
+        "incoming webhook, Adaptive Card), discord (webhook, embed), email (SMTP) or log."
     )
-    url: str = Field("", description="webhook and slack: where to POST.")
+    url: str = Field("", description="webhook, slack, teams and discord: where to POST.")
     url_env: str = Field(
-        "", description="webhook and slack: environment variable holding the URL instead "
-        "(Slack webhook URLs are secrets).",
+        "", description="webhook, slack, teams and discord: environment variable holding "
+        "the URL instead (Slack, Teams and Discord webhook URLs are secrets).",
     )
     secret_env: str = Field(
         "", description="webhook: environment variable holding the HMAC-SHA256 secret.",
