@@ -20,6 +20,7 @@ from tracker.cli.common import (
     err,
     open_post_file,
     out,
+    paged,
     print_reject,
     settings_of,
 )
@@ -170,7 +171,7 @@ def alerts(
             f"#{row['narrative_id']}", escape(row["label"]), f"{row['ratio']:.1f}x",
             escape(deliveries) or "-",
         )
-    out.print(table)
+    paged(table)
 
 
 def test_alert(now: datetime) -> Alert:

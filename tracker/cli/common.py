@@ -5,6 +5,7 @@ and the verb modules it registers can all import it without importing each other
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.console import Console, RenderableType
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from tracker.claims.lexicon import actors_from, lexicon_from
@@ -24,17 +25,31 @@ from tracker.ingest.records import parse_time
 from tracker.pipeline import Rejected
 
 __all__ = [
-    "ConfigOpt", "JsonOpt", "err", "interactive", "open_post_file", "option_time", "out",
-    "print_json", "print_reject", "progress", "settings_of",
+    "ROOT_CONFIG", "ConfigOpt", "JsonOpt", "err", "interactive", "open_post_file",
+    "option_time", "out", "paged", "print_json", "print_reject", "progress", "settings_of",
 ]
 
 # Piped output is not squeezed into 80 columns: tables stay readable in files and pagers.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+ROOT_CONFIG = "claimwatch.config"  # ctx.meta key: the --config given before the verb
+
+
+def _config_or_root(ctx: typer.Context, value: Path | None) -> Path | None:
+    """A verb's ``--config``, else the one given before the verb (``claimwatch --config
+    c.toml ingest f.jsonl``: the root callback keeps it in ``ctx.meta``, shared by every
+    context of the command line)."""
+    if value is not None:
+        return value
+    given = ctx.meta.get(ROOT_CONFIG)
+    return given if isinstance(given, Path) else None
+
+
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Settings file (default ./claimwatch.toml if present)."),
+    typer.Option("--config", "-c", callback=_config_or_root,
+                 help="Settings file (default ./claimwatch.toml if present)."),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
@@ -93,6 +108,26 @@ def progress(label: str, total: int | None = None) -> Iterator[Callable[[int, in
 
     with bar:
         yield tick
+
+
+def paged(*renderables: RenderableType) -> None:
+    """Print ``renderables`` on standard output, through a pager (``$PAGER``, else
+    ``less``) when standard output is a terminal and they are taller than it; plainly
+    when piped or when they fit. Colours stay when the pager is ``less -R`` (``LESS`` is
+    set to ``-FRX`` when unset, as git does)."""
+    if not out.is_terminal:
+        out.print(*renderables)
+        return
+    lines = sum(len(out.render_lines(r, out.options, pad=False)) for r in renderables)
+    if lines <= out.size.height - 1:  # room for the prompt
+        out.print(*renderables)
+        return
+    pager = os.environ.get("PAGER", "")
+    if not pager:
+        os.environ.setdefault("LESS", "-FRX")
+    styles = not pager and "R" in os.environ.get("LESS", "").upper()
+    with out.pager(styles=styles):
+        out.print(*renderables)
 
 
 def print_json(value: object) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from tracker.cli.client import daemon_get
 from tracker.cli.common import (
@@ -15,6 +16,7 @@ from tracker.cli.common import (
     JsonOpt,
     err,
     out,
+    paged,
     print_json,
     settings_of,
 )
@@ -90,9 +92,9 @@ def narratives(
     if not found:
         out.print("no narratives yet")
         return
-    out.print(narrative_table(found))
-    out.print("actors marked ? are candidates: names in an attribution phrase that are not "
-              "configured actors", style="dim")
+    paged(narrative_table(found),
+          Text("actors marked ? are candidates: names in an attribution phrase that are not "
+               "configured actors", style="dim"))
 
 
 @narrative_app.command("show")
