@@ -7,12 +7,13 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from test_reach_sources import T0, BskyApi, GdeltApi, TgMessage, TgPreview
 
 from tracker.config.settings import SourceSettings
 from tracker.errors import ConfigError, SourceError
@@ -643,11 +644,21 @@ async def test_each_source_type_carries_on_from_its_stored_cursor_after_a_restar
     feed_server = await serve({"/feed.xml": rss})
     masto_server = await mastodon_server(serve, statuses)
     x_api = await serve({"/2/tweets/search/recent": api.search})
+    bsky, tg, gdelt = BskyApi(), TgPreview({"nushkinews": "Nushki News"}), GdeltApi()
+    bsky.add("3lc1aaaaaa2k", "rumourmill.bsky.social", "Blast in Nushki", T0)
+    tg.add("nushkinews", TgMessage(901, "Blast in Nushki", T0))
+    gdelt.add("https://www.dawn.com/news/1", "Blast in Nushki", T0, "dawn.com")
+    reach = await serve({"/xrpc/app.bsky.feed.searchPosts": bsky.search,
+                         "/s/{name}": tg.preview, "/doc": gdelt.doc})
     tables = {
         "rss": settings(name="desk", type="rss", url=feed_server.url("/feed.xml")),
         "mastodon": settings(name="masto", type="mastodon", instance=masto_server.url(""),
                              tags=("nushki",)),
         "x": settings(name="x", type="x", query="nushki", api_base=x_api.url("")),
+        "bluesky": settings(name="bsky", type="bluesky", query="Nushki", base_url=reach.url("")),
+        "telegram": settings(name="tg", type="telegram", channels=("nushkinews",),
+                             base_url=reach.url("")),
+        "gdelt": settings(name="gdelt", type="gdelt", query="Nushki", base_url=reach.url("/doc")),
     }
     environ = {"CLAIMWATCH_X_BEARER_TOKEN": TOKEN}
 
@@ -671,7 +682,9 @@ async def test_each_source_type_carries_on_from_its_stored_cursor_after_a_restar
     finally:
         store.close()
     assert before == {"rss": ["news.example.pk-48213", "https://news.example.pk/2026/11/20/roads"],
-                      "mastodon": [str(BASE + 1)], "x": [api.tweets[0]["id"]]}
+                      "mastodon": [str(BASE + 1)], "x": [api.tweets[0]["id"]],
+                      "bluesky": [bsky.posts[0]["uri"]], "telegram": ["nushkinews/901"],
+                      "gdelt": ["https://www.dawn.com/news/1"]}
 
     # while the daemon is down, each source gets one new post
     feed["xml"] = RSS.replace(b"<item>", b"""<item><title>Curfew in Nushki</title>
@@ -680,6 +693,9 @@ async def test_each_source_type_carries_on_from_its_stored_cursor_after_a_restar
     etag["now"] = '"v2"'
     statuses.append(status(BASE + 2, 20, "<p>Curfew imposed in Nushki</p>", BOB))
     new_tweet = api.add(2)
+    bsky.add("3lc2aaaaaa2k", "desk-check.bsky.social", "Curfew in Nushki", T0 + timedelta(hours=1))
+    tg.add("nushkinews", TgMessage(902, "Curfew in Nushki", T0 + timedelta(hours=1)))
+    gdelt.add("https://www.dawn.com/news/2", "Curfew in Nushki", T0 + timedelta(hours=1), "dawn.com")
 
     store = Store(db)  # the restart: cursors come back from the database
     try:
@@ -687,8 +703,11 @@ async def test_each_source_type_carries_on_from_its_stored_cursor_after_a_restar
         again = await poll_all(store)
     finally:
         store.close()
-    assert after == {"rss": ["curfew-1"], "mastodon": [str(BASE + 2)], "x": [new_tweet]}
-    assert again == {"rss": [], "mastodon": [], "x": []}
+    assert after == {"rss": ["curfew-1"], "mastodon": [str(BASE + 2)], "x": [new_tweet],
+                     "bluesky": [bsky.posts[1]["uri"]], "telegram": ["nushkinews/902"],
+                     "gdelt": ["https://www.dawn.com/news/2"]}
+    assert again == {"rss": [], "mastodon": [], "x": [], "bluesky": [], "telegram": [],
+                     "gdelt": []}
     assert feed_server.requests[1].headers["If-None-Match"] == '"v1"'
     assert masto_server.requests[1].query["since_id"] == str(BASE + 1)
     assert x_api.requests[1].query["since_id"] == api.tweets[0]["id"]

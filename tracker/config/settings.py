@@ -387,12 +387,19 @@ class SourceSettings(_Section):
         min_length=1, pattern=_NAME,
         description="Source name stored with each post; cursors are kept under it.",
     )
-    type: Literal["rss", "mastodon", "x"] = Field(description="rss (RSS or Atom), mastodon or x.")
+    type: Literal["rss", "mastodon", "x", "bluesky", "telegram", "gdelt"] = Field(
+        description="rss (RSS or Atom), mastodon, x, bluesky (post search), telegram (public "
+        "channels' web preview) or gdelt (the GDELT DOC 2.0 news article list)."
+    )
     url: str = Field("", description="rss: the feed URL.")
     instance: str = Field("", description="mastodon: base URL of the instance.")
     tags: tuple[str, ...] = Field((), description="mastodon: hashtags to follow, without #.")
+    channels: tuple[str, ...] = Field(
+        (), description="telegram: public channel names, as in t.me/NAME."
+    )
     query: str = Field(
-        "", description="x: search query; empty means built from the open incidents' terms."
+        "", description="x, bluesky, gdelt: search query; empty means built from the open "
+        "incidents' terms (bluesky: one search per term).",
     )
     bearer_env: str = Field(
         "CLAIMWATCH_X_BEARER_TOKEN", description="x: environment variable holding the token."
@@ -402,10 +409,22 @@ class SourceSettings(_Section):
     )
     interval_seconds: float = Field(60.0, ge=1, description="Poll every this many seconds.")
     timeout_seconds: float = Field(30.0, gt=0, description="Give up one poll after this.")
-    max_results: int = Field(100, ge=10, le=100, description="x: results per request.")
+    max_results: int = Field(
+        100, ge=10, le=100, description="x, bluesky: results per request."
+    )
     api_base: str = Field(
         "https://api.twitter.com",
         description="x: base URL of the X API v2 (a proxy, or a local server in tests).",
+    )
+    base_url: str = Field(
+        "",
+        description="bluesky, telegram, gdelt: base URL of the service; empty means "
+        "https://public.api.bsky.app, https://t.me, https://api.gdeltproject.org/api/v2/doc/doc.",
+    )
+    token_env: str = Field(
+        "CLAIMWATCH_BLUESKY_TOKEN",
+        description="bluesky: environment variable holding an access token, sent when set "
+        "(without one the public API is asked).",
     )
 
 
