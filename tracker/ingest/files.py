@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import json
+import re
 import sys
 from collections.abc import AsyncIterator, Iterator
 from itertools import islice
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from tracker.errors import InputError, PostError
-from tracker.ingest.records import parse_post
+from tracker.ingest.records import load_json, load_record, parse_post
 from tracker.models import Post
 
 __all__ = ["FileFormat", "PostFile", "detect_format"]
@@ -121,43 +121,123 @@ def _jsonl_records(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | Po
         if not raw.strip():
             continue
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield number, PostError(f"not valid UTF-8 at byte {exc.start}")
+            yield number, load_record(raw)
+        except PostError as exc:
+            yield number, exc
+
+
+class _Lines:
+    """The lines of a CSV text, counted, and kept since :meth:`start` (the current row's)."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self.number = 0
+        self.kept: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._text.readline()
+        if not line:
+            raise StopIteration
+        self.number += 1
+        self.kept.append(line)
+        return line
+
+    def start(self) -> None:
+        self.kept.clear()
+
+
+_IN_QUOTES = re.compile(r'[^"]*(?:""[^"]*)*')
+_UNQUOTED = re.compile(r"[^,\r\n]*")
+_BAD_BYTE = re.compile("[\udc80-\udcff]")  # what surrogateescape makes of a byte not UTF-8
+
+
+def _ends_quoted(text: str, quoted: bool = False) -> bool:
+    """Whether CSV ``text`` (the default dialect: ``,`` and ``"`` doubled inside quotes)
+    ends inside a quoted field, given whether it starts inside one."""
+    pos, end = 0, len(text)
+    while pos < end or quoted:
+        if quoted:
+            match = _IN_QUOTES.match(text, pos)
+            assert match is not None  # the pattern matches the empty string
+            pos = match.end()
+            if pos >= end:
+                return True
+            pos, quoted = pos + 1, False  # the closing quote; the field goes on unquoted
+        elif text[pos] == '"':
+            pos, quoted = pos + 1, True
             continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            yield number, PostError(f"bad JSON: {exc.msg} at column {exc.colno}")
-            continue
-        if not isinstance(value, dict):
-            yield number, PostError(f"a post must be a JSON object, got {type(value).__name__}")
-            continue
-        yield number, value
+        match = _UNQUOTED.match(text, pos)
+        assert match is not None
+        pos = match.end() + 1  # past the comma or line end: a field starts
+    return False
+
+
+def _skip_row(lines: _Lines) -> None:
+    """After a row the CSV reader refused: read on to that row's end (the reader starts
+    afresh on the next line, which may still be inside a quoted field)."""
+    quoted = _ends_quoted("".join(lines.kept))
+    while quoted:
+        line = next(lines, None)
+        if line is None:
+            return
+        quoted = _ends_quoted(line, quoted=True)
 
 
 def _csv_records(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | PostError]]:
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="strict", newline="")
-    reader = csv.DictReader(text)
-    line = 1
+    """Rows as records, numbered by their first line. A row that is not UTF-8 or that the
+    CSV reader refuses (a field over ``csv.field_size_limit()``) is one rejected row."""
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape",
+                            newline="")
+    lines = _Lines(text)
+    reader = csv.reader(lines)
     try:
-        for row in reader:
-            start, line = line + 1, reader.line_num
-            if None in row:
+        header: list[str] = []
+        while not header:
+            try:
+                header = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                raise InputError(
+                    f"CSV header (line {lines.number}) cannot be read: {exc}"
+                ) from None
+        if any(_BAD_BYTE.search(name) for name in header):
+            raise InputError(f"CSV header (line {lines.number}) is not valid UTF-8")
+        while True:
+            lines.start()
+            start = lines.number + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                _skip_row(lines)
+                yield start, PostError(f"not a CSV row: {exc}")
+                continue
+            if not row:
+                continue
+            if len(row) > len(header):
                 yield start, PostError("more fields than the header names")
                 continue
-            record: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+            bad = next(((name, m) for name, cell in zip(header, row, strict=False)
+                        if (m := _BAD_BYTE.search(cell))), None)
+            if bad is not None:
+                name, match = bad
+                yield start, PostError(
+                    f"not valid UTF-8: byte 0x{ord(match.group()) - 0xDC00:02x} in {name}"
+                )
+                continue
+            record: dict[str, Any] = {k: v for k, v in zip(header, row, strict=False) if v}
             metrics = record.get("metrics")
             if isinstance(metrics, str):
                 try:
-                    record["metrics"] = json.loads(metrics)
-                except json.JSONDecodeError:
-                    yield start, PostError("metrics column is not a JSON object")
+                    record["metrics"] = load_json(metrics)
+                except PostError as exc:
+                    yield start, PostError(f"metrics column is not a JSON object: {exc}")
                     continue
             yield start, record
-    except UnicodeDecodeError as exc:
-        raise InputError(f"CSV is not valid UTF-8 after line {line}: {exc.reason}") from None
-    except csv.Error as exc:
-        raise InputError(f"CSV cannot be read after line {line}: {exc}") from None
     finally:
         text.detach()
