@@ -52,6 +52,7 @@ from tracker.runtime import Runtime  # noqa: E402
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 EXAMPLE = ROOT / "examples" / "germanwings.toml"
 TOKEN = "bench-token"
+_READ = {"Authorization": f"Bearer {TOKEN}"}  # the write token reads too
 
 
 def _config(folder: Path, port: int) -> Path:
@@ -155,7 +156,8 @@ async def push(base: str, records: list[dict[str, Any]], batch: int, clients: in
 
 async def loop_stall(base: str) -> float:
     """The daemon's worst event-loop stall so far, in seconds (from ``/metrics``)."""
-    async with aiohttp.ClientSession() as session, session.get(f"{base}/metrics") as response:
+    async with aiohttp.ClientSession(headers=_READ) as session, \
+            session.get(f"{base}/metrics") as response:
         text = await response.text()
     for line in text.splitlines():
         if line.startswith("claimwatch_loop_stall_max_seconds "):
@@ -166,7 +168,7 @@ async def loop_stall(base: str) -> float:
 async def queries(base: str, texts: list[str]) -> list[float]:
     """Milliseconds per ``GET /v1/query``, one at a time."""
     out: list[float] = []
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=_READ) as session:
         for text in texts:
             start = time.perf_counter()
             params = {"q": text, "k": "10", "incident": "germanwings"}

@@ -283,9 +283,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+READ_TOKEN = "bench-read-token"
+"""The daemon's reads need a token: the one given to it as CLAIMWATCH_READ_TOKEN."""
+
+
 def _get(url: str, timeout: float = 120.0) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {READ_TOKEN}"})
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
             return int(resp.status), resp.read()
     except urllib.error.HTTPError as exc:
         return int(exc.code), exc.read()
@@ -356,7 +361,7 @@ def through_daemon(n: int, texts: list[str], folder: Path, index_p50: dict[str, 
         [sys.executable, "-m", "tracker", "run", "--config", str(config), "--port", str(port),
          "--log-level", "warning"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "CLAIMWATCH_READ_TOKEN": READ_TOKEN},
     )
     try:
         start = time.perf_counter()

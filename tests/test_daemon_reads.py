@@ -62,7 +62,7 @@ class Served:
     http: aiohttp.ClientSession
 
     async def get(self, path: str, **params: str) -> tuple[int, Any]:
-        async with self.http.get(self.base + path, params=params) as response:
+        async with self.http.get(self.base + path, params=params, headers=AUTH) as response:
             return response.status, await response.json()
 
     async def push(self, body: bytes) -> tuple[int, Any]:
@@ -76,7 +76,7 @@ async def serve_daemon(folder: Path, extra: str = "") -> AsyncIterator[Served]:
     settings = load_settings(config, environ={})
     runtime = Runtime(settings)
     daemon = Daemon(settings, runtime, Metrics(), environ={"CLAIMWATCH_API_TOKEN": TOKEN})
-    runner = web.AppRunner(daemon.application(), access_log=None)
+    runner = daemon.runner(access_log=None)
     try:
         await runner.setup()  # starts the daemon: pipeline, model, jobs
         site = web.TCPSite(runner, "127.0.0.1", 0)

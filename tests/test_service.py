@@ -324,9 +324,15 @@ class Daemon:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+                headers: dict[str, str] | None = None, *, token: str | None = API_TOKEN,
+                ) -> tuple[int, dict[str, str], Any]:
+        """One request; the API token goes with it unless ``headers`` carry one or
+        ``token`` is None."""
+        headers = dict(headers or {})
+        if token is not None and "Authorization" not in headers:
+            headers["Authorization"] = f"Bearer {token}"
         request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=body,
-                                         method=method, headers=headers or {})
+                                         method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 status, head, raw = response.status, dict(response.headers), response.read()
@@ -342,9 +348,8 @@ class Daemon:
 
     def push(self, items: Any, token: str | None = API_TOKEN) -> tuple[int, dict[str, str], Any]:
         headers = {"Content-Type": "application/json"}
-        if token is not None:
-            headers["Authorization"] = f"Bearer {token}"
-        return self.request("POST", "/v1/posts", json.dumps(items).encode(), headers)
+        return self.request("POST", "/v1/posts", json.dumps(items).encode(), headers,
+                            token=token)
 
     def health(self) -> dict[str, Any] | None:
         try:
@@ -498,8 +503,9 @@ def metric(daemon: Daemon, line_start: str) -> float:
 
 def test_daemon_polls_sources_takes_pushes_alerts_and_stops_cleanly(
     tmp_path: Path, upstream: Upstream, embedder: SentenceTransformerEmbedder,
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("CLAIMWATCH_API_TOKEN", API_TOKEN)  # the CLI asks the daemon with it
     now = datetime.now(UTC)
     upstream.add_feed_item("desk-1", TTP, "desk-a", now - timedelta(minutes=40))
     upstream.add_feed_item("desk-2", TTP + " today", "desk-b", now - timedelta(minutes=35))

@@ -3,14 +3,17 @@ files (and loading the model) again.
 
 :func:`daemon_get` connects to ``[service] host:port`` with a short connect timeout; when
 nothing answers there, or what answers is not a claimwatch daemon serving the same
-database as ``settings`` (its ``/healthz`` names the database file), it returns None and
-the caller opens the files itself. Plain blocking ``http.client``: the CLI has no loop.
+database as ``settings`` (its ``/healthz`` names the database file to a reader), it returns
+None and the caller opens the files itself. The daemon's reads need a token: the CLI sends
+the one in its environment (``[service] read_token_env``, else ``token_env``); without one
+it opens the files itself. Plain blocking ``http.client``: the CLI has no loop.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,8 @@ _WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
 def _request(
-    host: str, port: int, path: str, connect_timeout: float, read_timeout: float
+    host: str, port: int, path: str, connect_timeout: float, read_timeout: float,
+    token: str | None = None,
 ) -> tuple[int, Any] | None:
     """GET ``path``: (status, decoded JSON body), or None when the connection fails or
     the answer is not JSON."""
@@ -41,7 +45,10 @@ def _request(
         conn.connect()
         if conn.sock is not None:
             conn.sock.settimeout(read_timeout)
-        conn.request("GET", path, headers={"Accept": "application/json"})
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         body = response.read()
         return response.status, json.loads(body)
@@ -65,7 +72,11 @@ def daemon_get(
     if service.port == 0:
         return None
     host = _WILDCARDS.get(service.host, service.host)
-    health = _request(host, service.port, "/healthz", connect_timeout, read_timeout)
+    token = (os.environ.get(service.read_token_env, "").strip()
+             or os.environ.get(service.token_env, "").strip() or None)
+    if token is None:
+        return None
+    health = _request(host, service.port, "/healthz", connect_timeout, read_timeout, token)
     if health is None or not isinstance(health[1], dict):
         return None
     served = health[1].get("database")
@@ -73,7 +84,7 @@ def daemon_get(
         return None
     query = {k: str(v) for k, v in (params or {}).items() if v is not None}
     target = path + ("?" + urlencode(query) if query else "")
-    answer = _request(host, service.port, target, connect_timeout, read_timeout)
+    answer = _request(host, service.port, target, connect_timeout, read_timeout, token)
     if answer is None:
         return None
     status, body = answer

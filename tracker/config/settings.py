@@ -433,7 +433,14 @@ class ServiceSettings(_Section):
     port: int = Field(8750, ge=0, le=65535, description="Port of the HTTP API.")
     token_env: str = Field(
         "CLAIMWATCH_API_TOKEN",
-        description="Environment variable holding the bearer token for POST /v1/posts.",
+        description="Environment variable holding the bearer token for POST /v1/posts "
+        "(it is good for every read too).",
+    )
+    read_token_env: str = Field(
+        "CLAIMWATCH_READ_TOKEN",
+        description="Environment variable holding the bearer token for reads (GET /v1/*, "
+        "/metrics); unset or empty: reads take the write token. Without either, every read "
+        "answers 401 (GET /healthz stays open).",
     )
     max_body_bytes: int = Field(
         4_194_304, ge=1024, description="Larger request bodies get 413."
@@ -456,6 +463,22 @@ class ServiceSettings(_Section):
     read_timeout_seconds: float = Field(
         10.0, gt=0, description="A read of the HTTP API (query, narratives, alerts ...) is "
         "stopped after this many seconds and answered 503.",
+    )
+    header_timeout_seconds: float = Field(
+        15.0, gt=0, description="A connection that has not sent a whole request head within "
+        "this many seconds (a slow client, or one idle between requests) is closed.",
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request body not received whole within this many seconds "
+        "is answered 408 and its connection closed.",
+    )
+    client_requests: int = Field(
+        8, ge=1, description="Requests one client address may have in flight at once; more "
+        "get 429 with Retry-After (GET /healthz is not counted).",
+    )
+    follow_seconds: float = Field(
+        5.0, gt=0, description="Add claims committed by other processes (claimwatch ingest "
+        "into the daemon's database) to the daemon's index this often.",
     )
 
 

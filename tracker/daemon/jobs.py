@@ -26,11 +26,10 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from tracker.daemon.intake import IntakeClosed
+from tracker.daemon.intake import IntakeClosed, Result
 from tracker.daemon.metrics import Metrics
 from tracker.errors import SourceError
 from tracker.models import Post
-from tracker.pipeline import Outcome
 from tracker.sources.base import RateLimitError, Source
 from tracker.views import iso
 
@@ -103,7 +102,7 @@ class Poller:
     searches for the open incidents' terms as they are now."""
 
     def __init__(
-        self, submit: Callable[[list[Post]], Awaitable[list[Outcome]]], *,
+        self, submit: Callable[[list[Post]], Awaitable[list[Result]]], *,
         cursor: Callable[[str], Awaitable[Cursor | None]],
         save_cursor: Callable[[str, Cursor], Awaitable[None]],
         before_search: Work, metrics: Metrics,
@@ -263,11 +262,13 @@ def start_scheduler(jobs: Sequence[Job]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     now = datetime.now(UTC)
     for job in jobs:
+        # next_run_time=None would add the job paused: leave it out to start after one
+        # interval
+        first: dict[str, Any] = {"next_run_time": now} if job.now else {}
         scheduler.add_job(
             job.fn, "interval", seconds=job.seconds, jitter=job.jitter, id=job.id,
-            next_run_time=now if job.now else None,
             misfire_grace_time=max(30, int(job.seconds)),
-            max_instances=1, coalesce=True, replace_existing=True,
+            max_instances=1, coalesce=True, replace_existing=True, **first,
         )
     scheduler.start()
     return scheduler

@@ -12,13 +12,18 @@
   evaluate the alert rules at the current time (alerts on narratives gone quiet resolve);
 - ``drain`` every ``drain_seconds`` (and at once after a batch raised alerts): send due
   alert deliveries from the outbox;
-- ``save-index`` every ``save_index_seconds``: save the FAISS index when it changed.
+- ``save-index`` every ``save_index_seconds``: save the FAISS index when it changed;
+- ``follow`` every ``follow_seconds``: claims committed by another process (``claimwatch
+  ingest`` into this database) are added to the FAISS index from their stored vectors, and
+  to the BM25 statistics, so a query answers the same whichever way the posts came, and
+  the index saved at exit holds them (the next start need not rebuild).
 
 Posts from sources and from ``POST /v1/posts`` go through one
 :class:`~tracker.daemon.intake.Intake` queue, processed one batch at a time (small batches
 that wait together are merged, up to ``[ingest] batch_posts`` posts); a pushed batch is
-answered only after it is committed. The model and FAISS stay on the runtime's model worker
-thread, SQLite writes on the pipeline's writer thread, reads on the
+answered only after it is committed; a post the pipeline fails on is rejected alone,
+its neighbours stored (see :mod:`tracker.daemon.intake`). The model and FAISS stay on the
+runtime's model worker thread, SQLite writes on the pipeline's writer thread, reads on the
 :class:`~tracker.store.pool.ReadPool` (read-only WAL connections: a read never waits for
 the writer, and has ``[service] read_timeout_seconds``): the loop only waits.
 
@@ -44,6 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -51,18 +57,29 @@ from alerts.channels.base import Channel
 from alerts.channels.registry import build_channels, close_channels
 from alerts.outbox import Drainer
 from tracker.config.settings import Settings
-from tracker.daemon.api import build_app
+from tracker.daemon.api import build_app, server_options
 from tracker.daemon.intake import Intake
 from tracker.daemon.jobs import Cursor, Job, Poller, Running, SourceHealth, start_scheduler
 from tracker.daemon.metrics import Metrics, TimedEmbedder
-from tracker.errors import ConfigError
+from tracker.daemon.page import add_page_routes
+from tracker.errors import ConfigError, IndexFileError, ModelError, StoreError
+from tracker.index.claim_index import ClaimIndex
 from tracker.models import Alert, Post
 from tracker.pipeline import Outcome, Pipeline
 from tracker.runtime import Runtime, shared_embedder
 from tracker.sources.registry import build_source
+from tracker.store import Store
 from tracker.store.pool import ReadPool
 
-__all__ = ["LOOP_PROBE_SECONDS", "READ_CONNECTIONS", "Daemon", "Summary", "run_daemon", "serve"]
+__all__ = [
+    "LOOP_PROBE_SECONDS",
+    "READ_CONNECTIONS",
+    "Daemon",
+    "Summary",
+    "run_daemon",
+    "serve",
+    "systemic",
+]
 
 log = logging.getLogger("claimwatch.service")
 
@@ -121,11 +138,13 @@ class Daemon:
         self.environ = environ
         service = settings.service
         self.token: str | None = (environ.get(service.token_env) or "").strip() or None
+        self.read_token: str | None = (
+            (environ.get(service.read_token_env) or "").strip() or None)
         self.database = str(settings.db_path.resolve())
         self.reads = ReadPool(settings.db_path, size=READ_CONNECTIONS,
                               timeout=service.read_timeout_seconds)
         self.intake = Intake(self._process, capacity=service.queue_batches,
-                             max_posts=settings.ingest.batch_posts)
+                             max_posts=settings.ingest.batch_posts, systemic=systemic)
         metrics.watch_queue(lambda: self.intake.depth)
         self.summary = Summary()
         self.poller = Poller(
@@ -148,6 +167,11 @@ class Daemon:
         self.query_lock = asyncio.Lock()
         self._since_consolidate = 0
         self._watcher: asyncio.Task[None] | None = None
+        # Held while a batch is processed, and while other processes' claims are added to
+        # the index: every claim this daemon committed is in the index by then.
+        self._index_lock = asyncio.Lock()
+        self._followed = 0  # claims up to this id are in the index
+        self.followed = 0  # claims of other processes added to the index since start
 
     @property
     def health(self) -> dict[str, SourceHealth]:
@@ -166,8 +190,16 @@ class Daemon:
         """The HTTP API serving this daemon; starting the app starts the daemon, cleaning
         it up stops it."""
         app = build_app(self)
+        add_page_routes(app, self)  # the analyst's page at GET /
         app.cleanup_ctx.append(self.lifespan)
         return app
+
+    def runner(self, **options: Any) -> web.AppRunner:
+        """An ``AppRunner`` of :meth:`application` with the server options the API needs
+        (:func:`tracker.daemon.api.server_options`: header timeout, no decompression by
+        aiohttp), ``options`` added."""
+        return web.AppRunner(self.application(),
+                             **{**server_options(self.settings.service), **options})
 
     def request_stop(self) -> None:
         """Begin a graceful stop (the signal handler): refuse new posts at once; the
@@ -211,6 +243,9 @@ class Daemon:
             self._pipeline = await asyncio.to_thread(self.runtime.pipeline)
             embedder = self.runtime.embedder
             await self.runtime.worker.run(lambda: embedder.dim)  # load the model now
+            index = self.runtime.index()
+            self._followed = await self.runtime.worker.run(
+                lambda: int(index.ids().max(initial=0)))
             await self._refresh_incidents()
         except BaseException:
             await self._close_connections()
@@ -247,6 +282,7 @@ class Daemon:
             ("evaluate", s.evaluate_seconds, self._evaluate),
             ("drain", s.drain_seconds, self._drain),
             ("save-index", s.save_index_seconds, self._save_index),
+            ("follow", s.follow_seconds, self._follow),
         ):
             jobs.append(Job(job_id, seconds, self.running.job(job_id, fn),
                             jitter=min(1.0, seconds / 20), now=job_id == "drain"))
@@ -333,7 +369,8 @@ class Daemon:
     async def _process(self, posts: list[Post]) -> list[Outcome]:
         """Store a batch through the pipeline (committed when this returns), and count."""
         started = time.perf_counter()
-        result = await self.pipeline.add_posts(posts)
+        async with self._index_lock:
+            result = await self.pipeline.add_posts(posts)
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
         stored: Tally[tuple[str, str]] = Tally()
         duplicates: Tally[str] = Tally()
@@ -396,6 +433,46 @@ class Daemon:
             report = await self._drainer.drain()
         self.summary.sent += report.sent
 
+    async def _follow(self) -> None:
+        await self.follow()
+
+    async def follow(self) -> int:
+        """Add the claims other processes committed since the last look (ids above the
+        highest looked at, not in the index) to the index, from their stored vectors, and
+        bring the BM25 statistics up to date; how many were added. Runs while no batch is
+        being processed, so every claim of this daemon's own is in the index already."""
+        added = 0
+        async with self._index_lock:
+            index = self.runtime.index()
+            model = self.runtime.embedder.name
+            while True:
+                found = await self.reads.run(
+                    functools.partial(_claim_ids_after, after=self._followed))
+                if not len(found):
+                    break
+                missing = await self.runtime.worker.run(_not_held, index, found)
+                if len(missing):
+                    parts = await self.reads.run(
+                        functools.partial(_vectors, model=model, ids=missing), limited=False)
+                    for part_ids, vectors in parts:
+                        await self.runtime.worker.run(
+                            functools.partial(index.add, replace=False), part_ids, vectors)
+                        added += len(part_ids)
+                    unembedded = len(missing) - sum(len(i) for i, _ in parts)
+                    if unembedded:
+                        log.warning("%d claims of another process have no stored vector for "
+                                    "%s: not searchable until `claimwatch index rebuild`",
+                                    unembedded, model)
+                self._followed = int(found[-1])
+        if added:
+            self.followed += added
+            log.info("%d claims committed by another process added to the index", added)
+            async with self.query_lock:
+                await self.reads.run(self.runtime.term_stats, limited=False)
+            # their narratives too: the clusterer works from what is stored now
+            await self.pipeline.run_db(self.pipeline.engine.reload)
+        return added
+
     async def _save_index(self) -> None:
         index = self.runtime.index()
         if index.dirty:
@@ -441,26 +518,59 @@ class Daemon:
 
     # -- health -------------------------------------------------------------------------
 
-    async def healthz(self) -> tuple[bool, dict[str, Any]]:
-        """Whether the daemon is healthy, and what ``GET /healthz`` shows."""
+    async def healthz(self, *, detail: bool = False) -> tuple[bool, dict[str, Any]]:
+        """Whether the daemon is healthy, and what ``GET /healthz`` shows: to anyone, up
+        or not, queue depth and each source's last poll; with ``detail`` (a reader) also
+        the database file, the database's error and each source's reason."""
         database_ok, problem = await asyncio.to_thread(_database_reachable, self.database)
+        sources = {name: h.as_dict() for name, h in self.health.items()}
+        if not detail:
+            for shown in sources.values():
+                shown["reason"] = None if shown["ok"] is not False else "failing"
+                shown["disabled"] = "disabled" if shown["disabled"] else None
         payload: dict[str, Any] = {
             "status": "ok" if database_ok else "degraded",
             "accepting": self.accepting,
-            "database": self.database,
             "database_ok": database_ok,
             "queue_depth": self.intake.depth,
             "queue_capacity": self.intake.capacity,
             "uptime_seconds": round(time.monotonic() - self.summary.started, 1),
-            "sources": {name: h.as_dict() for name, h in self.health.items()},
+            "sources": sources,
         }
-        if problem:
-            payload["database_error"] = problem
+        if detail:
+            payload["database"] = self.database
+            payload["followed_claims"] = self.followed
+            if problem:
+                payload["database_error"] = problem
         return database_ok, payload
 
     def retry_after(self) -> int:
         """Seconds a client refused with 429 should wait: a guess from the queue depth."""
         return max(1, min(60, self.intake.depth))
+
+
+def _claim_ids_after(store: Store, *, after: int) -> np.ndarray:
+    """(n,) int64: ids of the claims above ``after``, ascending (at most 20,000)."""
+    return np.asarray([i for i, _ in store.claim_texts_after(after, 20_000)], dtype=np.int64)
+
+
+def _not_held(index: ClaimIndex, ids: np.ndarray) -> np.ndarray:
+    """Those of ``ids`` (ascending, unique) that ``index`` does not hold."""
+    return np.setdiff1d(ids, index.ids(), assume_unique=True)
+
+
+def _vectors(store: Store, *, model: str, ids: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The stored vectors of claims ``ids`` for ``model``, as (ids, vectors) parts."""
+    return list(store.iter_claim_vectors(model, ids))
+
+
+def systemic(exc: Exception) -> bool:
+    """Whether a failure processing a batch is the database's, the disk's or the model's
+    rather than one post's: such a batch is not split post by post (each would fail the
+    same way); its callers are told to send it again."""
+    if isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError):
+        return True
+    return isinstance(exc, StoreError | IndexFileError | ModelError | OSError | MemoryError)
 
 
 def _database_reachable(path: str) -> tuple[bool, str | None]:
@@ -485,8 +595,8 @@ async def serve(
     :class:`~tracker.errors.ConfigError` when the address cannot be bound."""
     daemon = Daemon(settings, runtime, metrics, environ=environ)
     service = settings.service
-    runner = web.AppRunner(
-        daemon.application(), handle_signals=False, access_log=None,
+    runner = daemon.runner(
+        handle_signals=False, access_log=None,
         shutdown_timeout=max(0.5, service.grace_seconds * 0.3),
     )
     loop = asyncio.get_running_loop()
