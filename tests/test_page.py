@@ -282,6 +282,7 @@ def test_an_analyst_follows_the_incident_live_and_settles_a_narrative(
     assert page.locator("#claim-table tbody tr").count() >= 1
     assert "of" in page.locator("#pager").inner_text()
     assert page.locator("#alert-list li.alert[data-event=raised]").count() >= 1
+    assert "desk-log" in page.locator("#alert-list .delivery").first.inner_text()
     page.screenshot(path=str(shots / "narrative.png"), full_page=False)
 
     # a finding, with a wrong write token first

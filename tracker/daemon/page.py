@@ -501,9 +501,12 @@ def narrative_view_json(
     )
     detail["top_posts"] = [{**_post(r), "role": r[10]} for r in top]
     incident_id = str(detail["incident_id"])
+    recorded = store.outbox.alerts(incident_id, limit=100_000)
     detail["alerts"] = [
-        alert_json(a, [])
-        for a in _live_alerts(store, incident_id) if a.narrative_id == live
+        alert_json(a, deliveries)
+        for a, (_, deliveries) in zip(_live_alerts(store, incident_id, recorded), recorded,
+                                      strict=True)
+        if a.narrative_id == live
     ]
     detail["history"] = status_history(store, incident_id, live, model, similarity)
     return detail
