@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright.sync_api as playwright_api
 import pytest
 from aiohttp import web
 from conftest import GERMANWINGS, ROOT, write_config
@@ -34,13 +35,12 @@ from tracker.daemon.service import Daemon
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.runtime import Runtime
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
+# Debian's Chromium (.ci/run installs it). A missing browser fails these tests loudly:
+# a page never tested must not look green.
 CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():  # .ci/run installs it (apt-get install chromium)
-    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)",
-                allow_module_level=True)
+assert CHROMIUM.exists(), "Debian's chromium is not installed: apt-get install -y chromium"
 
 READ = "read-token-8f21"
 WRITE = "write-token-c7d3"
