@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import re
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -384,6 +385,8 @@ class Served:
         {"nushkinews": "Nushki News", "balochpost": "Baloch Post"}))
     gdelt: GdeltApi = field(default_factory=GdeltApi)
     base: str = ""
+    # what the Teams and Discord webhooks received: (channel, idempotency key, payload)
+    hooked: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -722,7 +725,18 @@ class ThreadedServer:
 
     async def _start(self) -> None:
         s = self.served
-        self._runner = web.AppRunner(reach_app(s.bsky, s.tg, s.gdelt), access_log=None)
+        app = reach_app(s.bsky, s.tg, s.gdelt)
+
+        def receiver(channel: str) -> Any:
+            async def receive(request: web.Request) -> web.Response:
+                s.hooked.append((channel, request.headers.get("Idempotency-Key", ""),
+                                 await request.json()))
+                return web.Response(status=204 if channel == "discord" else 202)
+            return receive
+
+        app.router.add_post("/hooks/teams", receiver("teams"))
+        app.router.add_post("/hooks/discord", receiver("discord"))
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         s.base = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
@@ -790,6 +804,25 @@ title = "Nushki bus bombing"
 description = "A bomb exploded near a bus in Nushki, Balochistan."
 started_at = "{started.isoformat()}"
 terms = ["Nushki"]
+
+[[rules]]
+name = "spreading"
+window_minutes = 60.0
+ratio = 2.0
+min_posts = 4
+min_authors = 3
+verified_floor = 0.01
+statuses = ["speculative", "unconfirmed", "contradicted"]
+
+[[channels]]
+name = "desk"
+type = "teams"
+url_env = "CW_TEST_TEAMS_URL"
+
+[[channels]]
+name = "ops"
+type = "discord"
+url_env = "CW_TEST_DISCORD_URL"
 """ + REACH_SOURCES.format(base=base))
 
 
@@ -815,7 +848,7 @@ def post_tiers(db: Path) -> dict[tuple[str, str], str]:
     return {(s, i): t for s, i, t in rows}
 
 
-def test_daemon_stores_and_clusters_bluesky_telegram_and_gdelt_and_outlives_failing_twins(
+def test_daemon_stores_clusters_and_alerts_from_new_sources_to_teams_and_discord(
     tmp_path: Path, embedder: SentenceTransformerEmbedder,
 ) -> None:
     now = datetime.now(UTC).replace(microsecond=0)
@@ -838,7 +871,9 @@ def test_daemon_stores_and_clusters_bluesky_telegram_and_gdelt_and_outlives_fail
         port = free_port()
         config = reach_config(tmp_path, up.base, port)
         db = tmp_path / "claimwatch.db"
-        env = {**daemon_env(), "CW_TEST_BSKY_TOKEN": BSKY_TOKEN}
+        env = {**daemon_env(), "CW_TEST_BSKY_TOKEN": BSKY_TOKEN,
+               "CW_TEST_TEAMS_URL": f"{up.base}/hooks/teams",
+               "CW_TEST_DISCORD_URL": f"{up.base}/hooks/discord"}
         daemon = Daemon(config, port, env, tmp_path / "daemon.log")
         try:
             daemon.wait_ready()
@@ -883,6 +918,20 @@ def test_daemon_stores_and_clusters_bluesky_telegram_and_gdelt_and_outlives_fail
             narrative = wait_for("a narrative with Bluesky and Telegram posts", ttp_narrative,
                                  daemon)
             assert narrative["size"] >= 5
+
+            # -- its alert reaches Teams (an Adaptive Card) and Discord (an embed)
+            def delivered() -> dict[str, tuple[str, dict[str, Any]]] | None:
+                got = {c: (k, body) for c, k, body in up.hooked}
+                return got if {"teams", "discord"} <= set(got) else None
+
+            got = wait_for("the alert in Teams and Discord", delivered, daemon)
+            (teams_key, card), (discord_key, message) = got["teams"], got["discord"]
+            attachment = card["attachments"][0]
+            assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+            assert attachment["content"]["type"] == "AdaptiveCard"
+            assert "TTP" in json.dumps(attachment["content"])
+            assert "TTP" in json.dumps(message["embeds"][0])
+            assert teams_key and teams_key == discord_key  # one alert, one key everywhere
 
             # -- cursors: what is new is taken, nothing twice
             up.bsky.add("3lc9aaaaaa2k", "helper.bsky.social", "Nushki hospital asks for blood",
