@@ -367,11 +367,16 @@ class Runtime:
         if incident_id is not None:
             self.incident(incident_id, store=store)
         index = self.index()
-        vector = self.worker.call(self.embedder.encode, [text])
         fetch = max(50, k * 4 + 10)
         stats = self.term_stats(store)
+
+        def encode_and_search() -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+            query = self.embedder.encode([text])
+            return query, index.search(query, fetch)
+
+        # the first search in the same trip to the model thread as the encoding
+        vector, (scores, ids) = self.worker.call(encode_and_search)
         while True:
-            scores, ids = self.worker.call(index.search, vector, fetch)
             found = [(float(s), int(i)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0]
             rows = store.claims([i for _, i in found])  # once: for the rerank and the hits
             hits = self._hits(store, rows, self._rerank(text, found, rows, stats), k,
@@ -379,6 +384,7 @@ class Runtime:
             if len(hits) >= k or len(found) < fetch or fetch >= len(index):
                 return hits
             fetch *= 4
+            scores, ids = self.worker.call(index.search, vector, fetch)
 
     def _rerank(
         self, text: str, found: list[tuple[float, int]], rows: Mapping[int, ClaimRow],
