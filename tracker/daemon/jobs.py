@@ -26,6 +26,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from alerts.retry import backoff
 from tracker.daemon.intake import IntakeClosed, Result
 from tracker.daemon.metrics import Metrics
 from tracker.errors import SourceError
@@ -55,6 +56,10 @@ Cursor = dict[str, Any]
 """Where a source stopped (opaque to the daemon; see :mod:`tracker.store.cursors`)."""
 
 
+# Source types that search for the open incidents' terms (the others read fixed feeds)
+SEARCHING = frozenset({"x", "bluesky", "gdelt"})
+
+
 def retry_delay(
     failures: int, interval: float, *, reset_in: float | None = None,
     cap: float = MAX_BACKOFF_SECONDS,
@@ -63,7 +68,7 @@ def retry_delay(
     row (1 for the first): ``interval`` doubled per further failure, at most
     ``max(cap, interval)``, and never less than ``reset_in`` (seconds until a rate limit
     resets) when given."""
-    delay = float(min(max(cap, interval), interval * 2.0 ** max(0, failures - 1)))
+    delay = backoff(failures, interval, max(cap, interval))
     if reset_in is not None:
         delay = max(delay, reset_in)
     return delay
@@ -126,7 +131,7 @@ class Poller:
         self.sources[name] = source
         self.health[name] = SourceHealth(name, kind, interval, disabled=source.disabled_reason)
         self._timeouts[name] = timeout
-        if kind == "x":
+        if kind in SEARCHING:  # a search of the incidents' terms: refresh them first
             self._searches.add(name)
 
     async def poll(self, name: str) -> None:
