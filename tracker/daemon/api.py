@@ -69,6 +69,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -76,6 +77,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from tracker.config.settings import ServiceSettings, Settings
 from tracker.daemon.auth import CHALLENGE, read_allowed, write_allowed
@@ -166,12 +168,30 @@ class Service(Protocol):
         what only a reader may see)."""
 
 
+class _ServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server log, with a request that is not valid HTTP (a bad chunk size, a
+    malformed header line) logged at INFO in one line, not at ERROR with a traceback:
+    anyone can send one, and must not be able to fill the log. Anything else aiohttp
+    reports stays an ERROR with its traceback."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True,
+                  **kwargs: Any) -> None:
+        exc = exc_info if isinstance(exc_info, BaseException) else sys.exc_info()[1]
+        if isinstance(exc, HttpProcessingError):
+            what = " ".join(str(exc).split())[:200]
+            self.logger.info("a request that is not valid HTTP was refused: %s", what)
+            return
+        self.logger.error(msg, *args, exc_info=exc_info, **kwargs)
+
+
 def server_options(service: ServiceSettings) -> dict[str, Any]:
     """Keyword arguments for ``web.AppRunner`` serving the API: no decompression by
     aiohttp (:func:`decode_body` does it, within the size limit, and a bad stream is a 400
     that keeps the connection), a connection closed when it has sent no whole request
-    head for ``header_timeout_seconds`` (slow headers, idle keep-alive)."""
-    return {"auto_decompress": False, "keepalive_timeout": service.header_timeout_seconds}
+    head for ``header_timeout_seconds`` (slow headers, idle keep-alive), malformed HTTP
+    logged at INFO (see :class:`_ServerLog`)."""
+    return {"auto_decompress": False, "keepalive_timeout": service.header_timeout_seconds,
+            "logger": _ServerLog(logging.getLogger("aiohttp.server"), {})}
 
 
 class BodyError(ValueError):
