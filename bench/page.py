@@ -248,6 +248,14 @@ def visit(browser: Any, base: str, path: str, ready: list[str], shot: Path | Non
         if shot is not None:
             page.screenshot(path=str(shot.with_suffix(".png")))
             page.screenshot(path=str(shot.with_name(shot.name + "-full.png")), full_page=True)
+            ranges = page.locator('#ranges button[data-span="all"]')
+            if ranges.count():  # the incident's whole window, as the "All" range draws it
+                ranges.click()
+                page.wait_for_selector('#ranges button[data-span="all"][aria-pressed="true"]')
+                page.wait_for_selector("#chart svg path.series")
+                page.wait_for_timeout(500)
+                page.locator("#timeline").screenshot(
+                    path=str(shot.with_name(shot.name + "-all.png")))
         return Visit(rendered, len(entries), sum(e["body"] for e in entries),
                      sum(e["transfer"] for e in entries), entries)
     finally:
@@ -281,7 +289,8 @@ def main() -> None:
             view = get(f"{base}/page/api/incidents/{INCIDENT}")
             incident = view["incident"]
             series = view["timeline"]["series"]
-            narrative = max(view["narratives"], key=lambda n: (n["size"], -n["id"]))
+            table = get(f"{base}/page/api/incidents/{INCIDENT}/narratives?limit=5000")
+            narrative = max(table["narratives"], key=lambda n: (n["size"], -n["id"]))
             paths = {"incident": f"/incidents/{INCIDENT}",
                      "narrative": f"/narratives/{narrative['id']}"}
             results: dict[str, list[Visit]] = {name: [] for name in VIEWS}
@@ -301,7 +310,7 @@ def main() -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
     print(f"\nincident {INCIDENT}: {incident['posts']:,} posts, {incident['narratives']:,} "
-          f"narratives, {len(view['alerts'])} alert events, {len(series)} series on the "
+          f"narratives, {view['alerts_total']} alert events, {len(series)} series on the "
           f"timeline (database: {built['stored']:,} posts stored, {built['claims']:,} claims, "
           f"built in {built['seconds']} s)")
     print(f"narrative view: #{narrative['id']} ({narrative['size']:,} posts) "
@@ -323,7 +332,8 @@ def main() -> None:
               f"{statistics.median(ms):>8.0f} / {max(ms):>7.0f}  "
               f"{short(heavy)} {heavy['body'] / 1024:.1f} KiB / "
               f"{short(slow)} {slow['end'] - slow['start']:.0f} ms")
-    print(f"\nscreenshots: {args.shots}/incident.png, narrative.png (and *-full.png)")
+    print(f"\nscreenshots: {args.shots}/incident.png, narrative.png (and *-full.png; "
+          "incident-all.png: the timeline's All range)")
 
 
 if __name__ == "__main__":

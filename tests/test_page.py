@@ -245,25 +245,37 @@ def test_an_analyst_follows_the_incident_live_and_settles_a_narrative(
     assert "outrunning-verified" in page.locator(".tip").inner_text()
     assert page.locator("#alert-list .delivery").first.is_visible()
     statuses = page.locator("#narrative-table tbody tr td:nth-child(3)").all_inner_texts()
-    page.select_option("#filter-status", "speculative")
+    page.select_option("#filter-status", "speculative")  # asks the page API for the rows
+    page.wait_for_selector('#narrative-table[data-status="speculative"] tbody tr')
     assert set(page.locator("#narrative-table tbody tr td:nth-child(3)").all_inner_texts()) == {
         "speculative"} and "report" in statuses
     page.select_option("#filter-status", "")
+    page.wait_for_selector('#narrative-table[data-status=""] tbody tr')
     page.screenshot(path=str(shots / "incident.png"), full_page=False)
 
     # live: the next posts raise new alerts while the page is open
     expect(page.locator("#banner")).to_be_hidden()
-    before = page.locator("#alert-list li.alert").count()
+    # the list shows the newest alerts (at most 20): a new one comes in on top
+    newest = page.locator("#alert-list li.alert").first.get_attribute("data-alert")
+    shown = page.locator("#alert-list li.alert").count()
+    assert shown <= 20
     pusher = threading.Thread(target=served.push, args=(germanwings_lines(FIRST, LATER),))
     pusher.start()
     expect(page.locator("#banner")).to_be_visible(timeout=120_000)
     assert "Alert" in page.locator("#banner").inner_text()
     pusher.join(300)
-    page.wait_for_selector(f"#alert-list li.alert:nth-child({before + 1})")
+    expect(page.locator("#alert-list li.alert").first).not_to_have_attribute(
+        "data-alert", newest or "", timeout=120_000)
+    assert page.locator("#alert-list li.alert").count() <= 20
     # a casualty story giving another toll than the one authorities will establish
     page.select_option("#filter-kind", "casualty")
+    page.wait_for_selector('#narrative-table[data-kind="casualty"] tbody tr')
     assert set(page.locator("#narrative-table tbody tr td:nth-child(4)").all_inner_texts()) == {
         "casualty"}
+    more = page.locator("#show-all-alerts")
+    if more.count():  # more than the newest 20: the button fetches them all
+        more.click()
+        page.wait_for_selector("#alert-list:not(:has(#show-all-alerts)) li.alert")
     link = page.locator("#alert-list li.alert[data-event=raised] a",
                         has_text=re.compile(r"\b148\b"))
     link.first.wait_for()

@@ -13,8 +13,13 @@ Routes::
     POST /signin                                 form field ``token``: the read token
     POST /signout                                clears the cookie
     GET  /page/api/overview                      incidents with counts, alerts open, latest post
-    GET  /page/api/incidents/{id}                one incident: narratives, alerts, findings,
-                                                 its newest posts and the timeline
+    GET  /page/api/incidents/{id}?span=          one incident: its top narratives, newest
+                                                 alerts, findings, newest posts, the timeline
+    GET  /page/api/incidents/{id}/narratives?status=&kind=&offset=&limit=
+                                                 its narratives, most spread first, filtered
+    GET  /page/api/incidents/{id}/alerts         all its alert events, newest first
+    GET  /page/api/incidents/{id}/timeline?span= the timeline over ``busiest``, ``6h``,
+                                                 ``24h`` or ``all`` (default ``busiest``)
     GET  /page/api/narratives/{id}?offset=&limit=  one narrative, its claims paged
     GET  /page/api/live?posts=N&alert=ID&incident=  what is new since the cursor
     POST /page/api/incidents/{id}/findings       JSON {text, kind?, status?, actors?}
@@ -27,7 +32,10 @@ Bearer`` (the script asks for it and keeps it in memory only; checked by
 :func:`tracker.daemon.auth.write_allowed`) and are refused from other sites: the
 ``Origin`` (or ``Sec-Fetch-Site``) must be this page's own, and the ``X-CSRF-Token`` header
 must be the token the page was served with (an HMAC of the cookie under a key made at
-start). Times in answers are ISO 8601 UTC; rates are posts per minute.
+start). Times in answers are ISO 8601 UTC; rates are posts per minute. The JSON answers
+are gzip-compressed for clients that accept it, and carry what a view shows: an
+incident's :data:`NARRATIVES_SHOWN` top narratives and :data:`ALERTS_SHOWN` newest alerts
+(without their first post and samples), the rest a request away.
 """
 
 from __future__ import annotations
@@ -61,7 +69,6 @@ from tracker.views import (
     finding_json,
     incident_json,
     narrative_detail_json,
-    narrative_json,
 )
 
 __all__ = ["COOKIE", "STATIC", "PageService", "add_page_routes"]
@@ -80,6 +87,22 @@ TIMELINE_POINTS = 240
 
 WINDOW_MINUTES = 15.0
 """The sliding window of the timeline's rates (as `claimwatch plot` draws them)."""
+
+NARRATIVES_SHOWN = 20
+"""Narratives in the incident answer (most spread first); the rest from ``/narratives``."""
+
+ALERTS_SHOWN = 20
+"""Alert events in the incident answer (newest first); all from ``/alerts``."""
+
+SPANS = {"6h": timedelta(hours=6), "24h": timedelta(hours=24), "all": None, "busiest": None}
+"""The timeline's ranges: from the incident's start, ``busiest`` as :func:`busiest_end`."""
+
+BUSIEST_MAX = timedelta(hours=12)
+"""The longest ``busiest`` span."""
+
+QUIET_SHARE = 0.05
+"""``busiest`` ends where the incident's posts per 10 minutes stay under this share of
+their peak."""
 
 _SECURITY = {
     "Content-Security-Policy": (
@@ -127,6 +150,9 @@ class Page:
         router.add_post("/signout", self.signout)
         router.add_get("/page/api/overview", self.overview)
         router.add_get("/page/api/incidents/{id}", self.incident)
+        router.add_get("/page/api/incidents/{id}/narratives", self.incident_narratives)
+        router.add_get("/page/api/incidents/{id}/alerts", self.incident_alerts)
+        router.add_get("/page/api/incidents/{id}/timeline", self.incident_timeline)
         router.add_get("/page/api/narratives/{id}", self.narrative)
         router.add_get("/page/api/live", self.live)
         router.add_post("/page/api/incidents/{id}/findings", self.add_finding)
@@ -198,22 +224,66 @@ class Page:
 
     async def _answer(self, request: web.Request, fn: Any) -> web.Response:
         self._reader(request)
-        text = await self.daemon.reads.run(lambda store: json.dumps(fn(store)))
-        return web.Response(text=text, content_type="application/json",
-                            headers={"Cache-Control": "no-store"})
+        text = await self.daemon.reads.run(
+            lambda store: json.dumps(fn(store), separators=(",", ":")))
+        response = web.Response(text=text, content_type="application/json",
+                                headers={"Cache-Control": "no-store"})
+        response.enable_compression()  # gzip or deflate when the client accepts it
+        return response
 
     async def overview(self, request: web.Request) -> web.Response:
         return await self._answer(request, overview_json)
 
     async def incident(self, request: web.Request) -> web.Response:
         incident_id = request.match_info["id"]
+        span = _span(request)
         runtime = self.daemon.runtime
         active_minutes = self.daemon.settings.narratives.active_minutes
 
         def read(store: Store) -> dict[str, Any]:
             runtime.incident(incident_id, store=store)
             narratives = runtime.narratives(incident_id, store=store)
-            return incident_view_json(store, incident_id, narratives, active_minutes)
+            return incident_view_json(store, incident_id, narratives, active_minutes, span)
+
+        return await self._answer(request, read)
+
+    async def incident_narratives(self, request: web.Request) -> web.Response:
+        incident_id = request.match_info["id"]
+        status = request.query.get("status", "")
+        kind = request.query.get("kind", "")
+        offset = max(_int(request.query.get("offset", "0"), "offset"), 0)
+        limit = min(max(_int(request.query.get("limit", str(NARRATIVES_SHOWN)), "limit"), 1),
+                    5000)
+        runtime = self.daemon.runtime
+        active_minutes = self.daemon.settings.narratives.active_minutes
+
+        def read(store: Store) -> dict[str, Any]:
+            runtime.incident(incident_id, store=store)
+            narratives = runtime.narratives(incident_id, store=store)
+            return narrative_rows_json(store, incident_id, narratives, active_minutes,
+                                       status=status, kind=kind, offset=offset, limit=limit)
+
+        return await self._answer(request, read)
+
+    async def incident_alerts(self, request: web.Request) -> web.Response:
+        incident_id = request.match_info["id"]
+        runtime = self.daemon.runtime
+
+        def read(store: Store) -> dict[str, Any]:
+            runtime.incident(incident_id, store=store)
+            shown, total, still_open = alert_rows_json(store, incident_id, None)
+            return {"alerts": shown, "total": total, "open": still_open}
+
+        return await self._answer(request, read)
+
+    async def incident_timeline(self, request: web.Request) -> web.Response:
+        incident_id = request.match_info["id"]
+        span = _span(request)
+        runtime = self.daemon.runtime
+
+        def read(store: Store) -> dict[str, Any]:
+            runtime.incident(incident_id, store=store)
+            return timeline_json(store, incident_id, _live_alerts(store, incident_id), span)
 
         return await self._answer(request, read)
 
@@ -291,6 +361,13 @@ def _same_origin(request: web.Request) -> bool:
     if origin is None:
         return site is not None  # a browser that says where it came from
     return origin == f"{request.scheme}://{request.host}"
+
+
+def _span(request: web.Request) -> str:
+    span = request.query.get("span", "busiest")
+    if span not in SPANS:
+        raise web.HTTPBadRequest(reason=f"span must be one of {', '.join(SPANS)}, got {span!r}")
+    return span
 
 
 def _int(raw: str, name: str) -> int:
@@ -374,25 +451,38 @@ def _cursor(store: Store) -> dict[str, Any]:
     return {"posts": store.count("posts"), "alert": newest[0][0].alert_id if newest else ""}
 
 
-def incident_view_json(
-    store: Store, incident_id: str, narratives: Sequence[Narrative], active_minutes: float,
-) -> dict[str, Any]:
-    """One incident: its counts; its narratives (most active first, as ``GET
-    /v1/narratives`` lists them), each with ``reach`` (its posts' authors' followers,
-    summed) and ``spread_now`` (its posts per minute in the last ``active_minutes`` of
-    event time); alerts with deliveries (``open`` marks raised alerts not yet resolved);
-    findings; the newest posts; the timeline."""
-    incident = store.incident(incident_id)
-    assert incident is not None
+_ALERT_FIELDS = ("alert_id", "event", "rule", "narrative_id", "label", "kind", "status",
+                 "severity", "at", "spread_rate", "verified_rate", "reason", "follows")
+
+
+def alert_rows_json(
+    store: Store, incident_id: str, limit: int | None
+) -> tuple[list[dict[str, Any]], int, int]:
+    """The incident's alert events as the alert list shows them, newest first (the
+    ``limit`` newest, all with None): :data:`_ALERT_FIELDS`, ``deliveries`` and ``open``
+    (a raised alert not yet resolved); with how many there are and how many are open."""
     recorded = store.outbox.alerts(incident_id, limit=100_000)
     alerts = _live_alerts(store, incident_id, recorded)
     still_open = _open_alerts(alerts)
     shown = []
-    for alert, (_, deliveries) in zip(alerts, recorded, strict=True):
-        item = alert_json(alert, deliveries)
+    for alert, (_, deliveries) in list(zip(alerts, recorded, strict=True))[:limit]:
+        full = alert_json(alert, deliveries)
+        item = {k: full[k] for k in _ALERT_FIELDS}
+        item["deliveries"] = full["deliveries"]
         item["open"] = alert.alert_id in still_open
         shown.append(item)
-    findings = [f for f, _ in store.findings(incident_id)]
+    return shown, len(alerts), len(still_open)
+
+
+def narrative_rows_json(
+    store: Store, incident_id: str, narratives: Sequence[Narrative], active_minutes: float,
+    *, status: str = "", kind: str = "", offset: int = 0, limit: int = NARRATIVES_SHOWN,
+) -> dict[str, Any]:
+    """The narratives table's rows: those of ``status`` and ``kind`` (any when empty), most
+    spread first (``spread_now``: posts per minute in the last ``active_minutes`` of event
+    time; then the most posts), ``limit`` from ``offset``; each with the table's columns
+    and ``reach`` (its posts' authors' followers, summed). ``total``: all the incident's
+    narratives; ``matching``: those of the filter."""
     reach = {
         int(nid): int(total or 0)
         for nid, total in _rows(
@@ -404,20 +494,48 @@ def incident_view_json(
             (incident_id,),
         )
     }
+    per_minute = max(active_minutes, 1e-9)
+    matching = sorted(
+        (n for n in narratives
+         if (not status or n.status.value == status) and (not kind or n.kind.value == kind)),
+        key=lambda n: (-n.recent / per_minute, -n.size, n.id),
+    )
+    rows = [
+        {"id": n.id, "label": n.label, "status": n.status.value, "kind": n.kind.value,
+         "actors": list(n.actors), "size": n.size, "authors": n.authors,
+         "stances": dict(n.stances), "first_seen": iso(n.first_seen),
+         "reach": reach.get(n.id, 0), "spread_now": round(n.recent / per_minute, 3)}
+        for n in matching[offset : offset + limit]
+    ]
+    return {"narratives": rows, "total": len(narratives), "matching": len(matching),
+            "offset": offset, "status": status, "kind": kind, "active_minutes": active_minutes}
+
+
+def incident_view_json(
+    store: Store, incident_id: str, narratives: Sequence[Narrative], active_minutes: float,
+    span: str = "busiest",
+) -> dict[str, Any]:
+    """One incident: its counts; the :data:`NARRATIVES_SHOWN` most spread narratives (as
+    :func:`narrative_rows_json`, under ``narratives``, with ``narratives_total``); the
+    :data:`ALERTS_SHOWN` newest alert events (as :func:`alert_rows_json`, with
+    ``alerts_total``); findings; the newest posts; the timeline over ``span``."""
+    incident = store.incident(incident_id)
+    assert incident is not None
+    shown, total, still_open = alert_rows_json(store, incident_id, ALERTS_SHOWN)
+    table = narrative_rows_json(store, incident_id, narratives, active_minutes)
+    findings = [f for f, _ in store.findings(incident_id)]
     return {
         "incident": {**incident_json(incident), **store.incident_counts(incident_id),
-                     "alerts_open": len(still_open),
+                     "alerts_open": still_open,
                      "latest_post": iso(store.latest_post_time(incident_id))},
-        "narratives": [
-            {**narrative_json(n), "reach": reach.get(n.id, 0),
-             "spread_now": round(n.recent / max(active_minutes, 1e-9), 3)}
-            for n in narratives
-        ],
+        "narratives": table["narratives"],
+        "narratives_total": table["total"],
         "active_minutes": active_minutes,
         "alerts": shown,
+        "alerts_total": total,
         "findings": [finding_json(f) for f in findings],
         "posts": latest_posts(store, incident_id),
-        "timeline": timeline_json(store, incident_id, alerts),
+        "timeline": timeline_json(store, incident_id, _live_alerts(store, incident_id), span),
         "cursor": _cursor(store),
     }
 
@@ -433,18 +551,50 @@ def latest_posts(store: Store, incident_id: str, after: int = 0, limit: int = 8)
     return [_post(r) for r in rows]
 
 
-def timeline_json(store: Store, incident_id: str, alerts: Sequence[Alert]) -> dict[str, Any]:
+def busiest_end(posts: Sequence[float], start: float, latest: float) -> float:
+    """Where an incident's busy span ends (epoch seconds): the end of the last 10-minute
+    bin from ``start`` holding at least :data:`QUIET_SHARE` of the busiest bin's posts, at
+    most :data:`BUSIEST_MAX` after ``start`` and at least an hour; ``posts`` are the
+    incident's post times (epoch seconds, UTC)."""
+    limit = min(latest, start + BUSIEST_MAX.total_seconds())
+    if limit <= start:
+        return limit
+    bins = np.bincount(
+        [int((t - start) // 600) for t in posts if start <= t <= limit],
+        minlength=int((limit - start) // 600) + 1,
+    )
+    if not len(bins) or bins.max() == 0:
+        return limit
+    busy = np.nonzero(bins >= QUIET_SHARE * bins.max())[0]
+    return min(limit, max(start + (int(busy[-1]) + 1) * 600.0, start + 3600.0))
+
+
+def timeline_json(
+    store: Store, incident_id: str, alerts: Sequence[Alert], span: str = "busiest"
+) -> dict[str, Any]:
     """What `claimwatch plot` draws, as data: the :data:`TOP_NARRATIVES` narratives with the
     most posts, each with its spread rate and the verified rate on its question (its
-    kind), from the incident's start to its latest post; findings; alert events."""
+    kind), from the incident's start over ``span`` (a key of :data:`SPANS`: ``all`` to
+    its latest post, ``busiest`` as :func:`busiest_end`); findings; alert events.
+    ``first``/``last``: the incident's whole range, ``span``: the one drawn."""
     incident = store.incident(incident_id)
     assert incident is not None
     latest = store.latest_post_time(incident_id)
     if latest is None:
         return {"start": None, "end": None, "series": [], "verified": {}, "findings": [],
-                "alerts": [], "window_minutes": WINDOW_MINUTES}
+                "alerts": [], "window_minutes": WINDOW_MINUTES, "span": span}
     start = min(incident.started_at, latest)
-    end = max(latest, start + timedelta(minutes=WINDOW_MINUTES))
+    last = max(latest, start + timedelta(minutes=WINDOW_MINUTES))
+    width = SPANS[span]
+    if span == "busiest":
+        times_all = [float(r[0]) for r in _rows(
+            store, "SELECT p.created_at FROM post_incidents pi JOIN posts p ON p.id = "
+            "pi.post_id WHERE pi.incident_id = ?", (incident_id,))]
+        end = datetime.fromtimestamp(
+            busiest_end(times_all, start.timestamp(), last.timestamp()), UTC)
+    else:
+        end = last if width is None else min(last, start + width)
+    end = max(end, start + timedelta(minutes=WINDOW_MINUTES))
     live = sorted(store.narrative_summaries(incident_id), key=lambda n: (-n.size, n.id))
     chosen = live[:TOP_NARRATIVES]
     times = [iso(start + (end - start) * i / (TIMELINE_POINTS - 1)) for i in range(TIMELINE_POINTS)]
@@ -463,7 +613,8 @@ def timeline_json(store: Store, incident_id: str, alerts: Sequence[Alert]) -> di
         for kind in sorted({n.kind.value for n in chosen})
     }
     return {
-        "start": iso(start), "end": iso(end), "times": times, "series": series,
+        "start": iso(start), "end": iso(end), "first": iso(start), "last": iso(last),
+        "span": span, "times": times, "series": series,
         "verified": verified, "window_minutes": WINDOW_MINUTES,
         "findings": [
             {"id": f.id, "at": iso(f.at), "text": f.text, "kind": f.kind.value,

@@ -60,6 +60,7 @@ const LOCAL = new Intl.DateTimeFormat(undefined, {
 });
 const SHORT = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 const DAY = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const COMPACT = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
 
 function utc(iso) {
   return new Date(iso).toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC");
@@ -68,6 +69,11 @@ function utc(iso) {
 function time(iso) {
   if (!iso) return h("span", { class: "muted", text: "–" });
   return h("time", { datetime: iso, title: utc(iso), text: LOCAL.format(new Date(iso)) });
+}
+
+function shortTime(iso) { // for table cells: day and minute, the full time and UTC on hover
+  if (!iso) return h("span", { class: "muted", text: "–" });
+  return h("time", { datetime: iso, title: `${LOCAL.format(new Date(iso))} (${utc(iso)})`, class: "nowrap", text: COMPACT.format(new Date(iso)) });
 }
 
 function num(n, digits) {
@@ -268,14 +274,19 @@ async function incidentsView(main) {
 async function incidentView(main, incidentId) {
   document.body.dataset.incident = incidentId;
   const filters = { status: "", kind: "", all: false };
-  const SHOWN = 20;
+  const SHOWN = 20; // the page API sends the 20 most spread narratives and newest alerts
+  const base = `/page/api/incidents/${encodeURIComponent(incidentId)}`;
   let data = null;
+  let rows = null; // the narratives table: { narratives, matching, total, active_minutes }
+  let allAlerts = null; // every alert event, once "show all" was pressed
+  let span = "busiest"; // the timeline's range
+  let tableRequest = 0;
   const statusSel = h("select", { id: "filter-status" },
     h("option", { value: "", text: "any" }), STATUSES.map((x) => h("option", { value: x, text: x })));
   const kindSel = h("select", { id: "filter-kind" },
     h("option", { value: "", text: "any" }), KINDS.map((x) => h("option", { value: x, text: x })));
-  statusSel.addEventListener("change", () => { filters.status = statusSel.value; drawNarratives(); });
-  kindSel.addEventListener("change", () => { filters.kind = kindSel.value; drawNarratives(); });
+  statusSel.addEventListener("change", () => { filters.status = statusSel.value; filters.all = false; loadNarratives(); });
+  kindSel.addEventListener("change", () => { filters.kind = kindSel.value; filters.all = false; loadNarratives(); });
   const query = h("input", { id: "search-q", type: "search", name: "q", placeholder: "a claim, e.g. the co-pilot crashed the plane on purpose" });
   const searchForm = h("form", { class: "filters", id: "search-form", role: "search" },
     h("div", { style: "flex:1" }, h("label", { for: "search-q", text: "Claims like" }), query),
@@ -307,7 +318,8 @@ async function incidentView(main, incidentId) {
 
   main.replaceChildren(
     h("div", { id: "incident-head" }, h("h1", { text: incidentId })),
-    section("timeline", "Spread against verified reporting", h("div", { id: "chart", class: "chart" })),
+    section("timeline", "Spread against verified reporting", h("div", { class: "filters", id: "ranges", role: "group", "aria-label": "Time range" }),
+      h("div", { id: "chart", class: "chart" })),
     section("narratives", "Narratives",
       h("div", { class: "filters" },
         h("div", {}, h("label", { for: "filter-status", text: "Status" }), statusSel),
@@ -322,17 +334,32 @@ async function incidentView(main, incidentId) {
     section("search", "Search similar claims", searchForm, h("div", { id: "search-results" })),
     h("p", {}, closeButton, " ", h("span", { id: "incident-note" })));
 
+  // the narratives table: the incident answer's top rows, or the filter's from the page API
+  async function loadNarratives() {
+    const ask = ++tableRequest;
+    if (!filters.status && !filters.kind && !filters.all) {
+      rows = { narratives: data.narratives, matching: data.narratives_total, total: data.narratives_total };
+    } else {
+      const params = new URLSearchParams({ status: filters.status, kind: filters.kind,
+        limit: filters.all ? Math.max(SHOWN, data.narratives_total) : SHOWN });
+      const answer = await getJSON(`${base}/narratives?${params}`);
+      if (ask !== tableRequest) return; // a later filter won
+      rows = answer;
+    }
+    drawNarratives();
+  }
+
   function drawNarratives() {
-    const shown = data.narratives
-      .filter((n) => (!filters.status || n.status === filters.status) && (!filters.kind || n.kind === filters.kind))
-      .sort((a, b) => b.spread_now - a.spread_now || b.size - a.size || a.id - b.id);
-    fill("narrative-count", `${shown.length} of ${data.narratives.length}`);
-    const more = shown.length > SHOWN && !filters.all;
-    const rows = more ? shown.slice(0, SHOWN) : shown;
+    const shown = rows.narratives;
+    fill("narrative-count", `${rows.matching} of ${rows.total}`);
+    const more = rows.matching > shown.length;
+    const holder = document.getElementById("narrative-table");
+    holder.dataset.status = filters.status;
+    holder.dataset.kind = filters.kind;
     fill("narrative-table", table(
-      [["#", "num"], ["Narrative"], ["Status"], ["Kind"], ["Actors"], ["Spread now /min", "num"],
-        ["Posts", "num"], ["Authors", "num"], ["Reach", "num"], ["Support · deny · query · comment", "hide-narrow"], ["First seen"]],
-      rows.map((n) => h("tr", { "data-narrative": n.id },
+      [["#", "num"], ["Narrative"], ["Status"], ["Kind"], ["Actors"], ["Spread /min", "num"],
+        ["Posts", "num"], ["Authors", "num hide-mid"], ["Reach", "num"], ["Stances", "hide-narrow"], ["First seen"]],
+      shown.map((n) => h("tr", { "data-narrative": n.id },
         h("td", { class: "num", text: n.id }),
         h("td", { class: "label" }, h("a", { href: `/narratives/${n.id}`, text: n.label })),
         h("td", {}, badge(n.status)),
@@ -340,17 +367,40 @@ async function incidentView(main, incidentId) {
         h("td", { text: n.actors.join(", ") || "–" }),
         h("td", { class: "num", text: num(n.spread_now, 2) }),
         h("td", { class: "num", text: num(n.size) }),
-        h("td", { class: "num", text: num(n.authors) }),
+        h("td", { class: "num hide-mid", text: num(n.authors) }),
         h("td", { class: "num", text: num(n.reach) }),
-        h("td", { class: "hide-narrow", text: ["support", "deny", "query", "comment"].map((k) => n.stances[k] || 0).join(" · ") }),
-        h("td", {}, time(n.first_seen)))),
-      `most spread first; spread now is posts per minute over the last ${num(data.active_minutes)} minutes of event time`),
-      more ? h("button", { type: "button", class: "secondary", id: "show-all", text: `Show all ${shown.length}`,
-        onclick: () => { filters.all = true; drawNarratives(); } }) : null);
+        h("td", { class: "hide-narrow nowrap", title: "replies: support · deny · query · comment", text: ["support", "deny", "query", "comment"].map((k) => n.stances[k] || 0).join(" · ") }),
+        h("td", {}, shortTime(n.first_seen)))),
+      `most spread first; spread is posts per minute over the last ${num(data.active_minutes)} minutes of event time; stances: replies that support · deny · query · comment`),
+      more ? h("button", { type: "button", class: "secondary", id: "show-all", text: `Show all ${rows.matching}`,
+        onclick: () => { filters.all = true; loadNarratives(); } }) : null);
+  }
+
+  // the alert list: the newest, or every one once asked
+  function drawAlerts() {
+    const list = allAlerts || data.alerts;
+    const total = allAlerts ? allAlerts.length : data.alerts_total;
+    const count = h("p", { class: "muted", id: "alert-count", text: total > list.length ? `${list.length} newest of ${total} alert events` : `${total} alert events` });
+    const more = total > list.length ? h("button", { type: "button", class: "secondary", id: "show-all-alerts", text: `Show all ${total}`,
+      onclick: async () => { allAlerts = (await getJSON(`${base}/alerts`)).alerts; drawAlerts(); } }) : null;
+    fill("alert-list", total ? count : null, alertList(list), more);
+  }
+
+  function drawRanges() {
+    const names = { busiest: "Busiest", "6h": "6 h", "24h": "24 h", all: "All" };
+    fill("ranges", h("span", { class: "muted", text: "Range" }), Object.entries(names).map(([key, text]) => h("button", {
+      type: "button", class: "secondary range", "data-span": key, "aria-pressed": String(key === span), text,
+      title: key === "busiest" ? "from the start until activity stays under 5% of its peak (at most 12 h)" : null,
+      onclick: async () => {
+        span = key;
+        drawRanges();
+        data.timeline = await getJSON(`${base}/timeline?span=${key}`);
+        drawTimeline(document.getElementById("chart"), data.timeline);
+      } })));
   }
 
   async function draw() {
-    data = await getJSON(`/page/api/incidents/${encodeURIComponent(incidentId)}`);
+    data = await getJSON(`${base}?span=${span}`);
     const i = data.incident;
     document.title = `${i.title} · claimwatch`;
     fill("incident-head",
@@ -365,11 +415,13 @@ async function incidentView(main, incidentId) {
         h("li", {}, h("b", { text: num(i.findings) }), " findings"),
         h("li", {}, "latest post ", time(i.latest_post))));
     closeButton.disabled = !!i.closed_at;
+    drawRanges();
     drawTimeline(document.getElementById("chart"), data.timeline);
-    drawNarratives();
-    fill("alert-list", alertList(data.alerts));
+    if (allAlerts) allAlerts = (await getJSON(`${base}/alerts`)).alerts;
+    drawAlerts();
     fill("finding-list", findingList(data.findings));
     fill("post-list", data.posts.map(postItem));
+    await loadNarratives();
     return data;
   }
 
@@ -433,8 +485,9 @@ function drawTimeline(holder, t) {
   for (let k = 0; k <= 6; k++) {
     const ms = t0 + (span * k) / 6;
     const d = new Date(ms);
-    grid.append(s("text", { x: x(ms), y: H - B + 16, "text-anchor": "middle", text: SHORT.format(d) }),
-      s("text", { x: x(ms), y: H - B + 30, "text-anchor": "middle", text: k === 0 || DAY.format(d) !== DAY.format(new Date(t0 + (span * (k - 1)) / 6)) ? DAY.format(d) : "" }));
+    const anchor = k === 0 ? "start" : k === 6 ? "end" : "middle"; // the ends stay inside
+    grid.append(s("text", { x: x(ms), y: H - B + 16, "text-anchor": anchor, text: SHORT.format(d) }),
+      s("text", { x: x(ms), y: H - B + 30, "text-anchor": anchor, text: k === 0 || DAY.format(d) !== DAY.format(new Date(t0 + (span * (k - 1)) / 6)) ? DAY.format(d) : "" }));
   }
   grid.append(s("text", { x: 4, y: 10, text: `posts/min (${t.window_minutes}-min window)` }));
   svg.append(grid);
@@ -455,14 +508,27 @@ function drawTimeline(holder, t) {
     layers[`n:${ser.narrative_id}`] = g;
     svg.append(g);
   });
-  for (const f of t.findings) {
-    const fx = x(new Date(f.at).getTime());
-    svg.append(s("g", { class: "finding", tabindex: 0, "data-finding": f.id },
-      s("title", { text: `finding (${f.status} ${f.kind}), ${utc(f.at)}: ${f.text}` }),
-      s("line", { x1: fx, x2: fx, y1: T, y2: H - B }),
-      s("text", { x: fx - 3, y: T + 4, transform: `rotate(-90 ${fx - 3} ${T + 4})`, "text-anchor": "end", text: `finding: ${f.text.slice(0, 48)}` })));
-  }
   const tip = h("div", { class: "tip", hidden: true });
+  // findings: a dashed line each; a label only where it keeps 14 px from the last one
+  // (rotated labels closer than that overprint); every finding's text on hover or focus
+  let lastLabel = -Infinity;
+  for (const f of [...t.findings].sort((a, b) => new Date(a.at) - new Date(b.at))) {
+    const fx = x(new Date(f.at).getTime());
+    const label = `finding (${f.status} ${f.kind}) at ${LOCAL.format(new Date(f.at))}: ${f.text}`;
+    const roomy = fx - lastLabel >= 14;
+    if (roomy) lastLabel = fx;
+    const g = s("g", { class: "finding", tabindex: 0, role: "img", "aria-label": label, "data-finding": f.id },
+      s("title", { text: label }),
+      s("line", { x1: fx, x2: fx, y1: T, y2: H - B }),
+      s("line", { class: "hit", x1: fx, x2: fx, y1: T, y2: H - B }),
+      roomy ? s("text", { x: fx - 3, y: T + 4, transform: `rotate(-90 ${fx - 3} ${T + 4})`, "text-anchor": "end", text: `finding: ${f.text.slice(0, 48)}` }) : null);
+    const show = () => { tip.textContent = label; tip.style.whiteSpace = "normal"; tip.hidden = false; placeTip(fx, T + 40); };
+    g.addEventListener("mouseenter", show);
+    g.addEventListener("focus", show);
+    g.addEventListener("mouseleave", () => { tip.hidden = true; });
+    g.addEventListener("blur", () => { tip.hidden = true; });
+    svg.append(g);
+  }
   const shapes = { raised: "M0,-7L7,6L-7,6Z", escalated: "M0,-8L8,0L0,8L-8,0Z", resolved: "M-6,-6L6,6M6,-6L-6,6" };
   for (const a of t.alerts) {
     const ax = x(new Date(a.at).getTime()), ay = y(a.spread_rate);
@@ -471,7 +537,7 @@ function drawTimeline(holder, t) {
       fill: colour[a.narrative_id] || "#333", stroke: a.event === "resolved" ? (colour[a.narrative_id] || "#333") : "#000",
       "stroke-width": a.event === "resolved" ? 3 : 1, tabindex: 0, role: "img", "aria-label": label, "data-alert": a.alert_id, "data-event": a.event },
       s("title", { text: label }));
-    const show = () => { tip.textContent = label; tip.hidden = false; placeTip(ax, ay); };
+    const show = () => { tip.textContent = label; tip.style.whiteSpace = "normal"; tip.hidden = false; placeTip(ax, ay); };
     m.addEventListener("mouseenter", show);
     m.addEventListener("focus", show);
     m.addEventListener("mouseleave", () => { tip.hidden = true; });
@@ -489,7 +555,7 @@ function drawTimeline(holder, t) {
     tip.style.top = `${py * scale + 12}px`;
   }
   svg.addEventListener("mousemove", (event) => {
-    if (event.target.classList && event.target.classList.contains("marker")) return;
+    if (event.target.closest && event.target.closest(".marker, .finding")) return;
     const box = svg.getBoundingClientRect();
     const px = ((event.clientX - box.left) / box.width) * W;
     if (px < L || px > W - R) { tip.hidden = true; cursorLine.setAttribute("visibility", "hidden"); return; }
