@@ -60,7 +60,7 @@ from tracker.daemon.api import Service
 from tracker.daemon.auth import READ_COOKIE, read_allowed, same_token, write_allowed
 from tracker.errors import InputError
 from tracker.evaluation.plot import rate_series
-from tracker.models import Alert, AlertEvent, ClaimKind, FindingStatus, Narrative, iso
+from tracker.models import Alert, AlertEvent, ClaimKind, FindingStatus, Narrative, Status, iso
 from tracker.narratives.findings import NarrativeView, status_of
 from tracker.pipeline import Pipeline
 from tracker.store import Store
@@ -572,8 +572,9 @@ def busiest_end(posts: Sequence[float], start: float, latest: float) -> float:
 def timeline_json(
     store: Store, incident_id: str, alerts: Sequence[Alert], span: str = "busiest"
 ) -> dict[str, Any]:
-    """What `claimwatch plot` draws, as data: the :data:`TOP_NARRATIVES` narratives with the
-    most posts, each with its spread rate and the verified rate on its question (its
+    """What `claimwatch plot` draws, as data: :data:`TOP_NARRATIVES` narratives (those
+    that alerted first, then those on an open question, then plain reports; each group by
+    size), each with its spread rate and the verified rate on its question (its
     kind), from the incident's start over ``span`` (a key of :data:`SPANS`: ``all`` to
     its latest post, ``busiest`` as :func:`busiest_end`); findings; alert events.
     ``first``/``last``: the incident's whole range, ``span``: the one drawn."""
@@ -595,7 +596,11 @@ def timeline_json(
     else:
         end = last if width is None else min(last, start + width)
     end = max(end, start + timedelta(minutes=WINDOW_MINUTES))
-    live = sorted(store.narrative_summaries(incident_id), key=lambda n: (-n.size, n.id))
+    # what an analyst watches first: the narratives that alerted, then open questions
+    # (not plain reports), each by size
+    alerted = {a.narrative_id for a in alerts if a.event is AlertEvent.RAISED}
+    live = sorted(store.narrative_summaries(incident_id), key=lambda n: (
+        n.id not in alerted, n.status is Status.REPORT, -n.size, n.id))
     chosen = live[:TOP_NARRATIVES]
     times = [iso(start + (end - start) * i / (TIMELINE_POINTS - 1)) for i in range(TIMELINE_POINTS)]
 
