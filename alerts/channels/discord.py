@@ -16,15 +16,13 @@ the footer. The URL holds the token: messages show only its ``scheme://host:port
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
 from alerts import render
-from alerts.channels.http import HttpClient, post, resolve_url
+from alerts.channels.http import SecretWebhookChannel
 from tracker.models import Alert, AlertEvent
 
 __all__ = ["LIMITS", "DiscordChannel", "discord_embed", "discord_message"]
@@ -117,51 +115,11 @@ def discord_message(alert: Alert) -> dict[str, Any]:
             "embeds": [discord_embed(alert)]}
 
 
-class DiscordChannel:
-    """Posts each alert as an embed to the Discord webhook at ``url`` or in ``$url_env``
-    (preferred: the URL holds the token). ``timeout_seconds`` bounds one attempt;
-    ``environ`` is read at send time (default ``os.environ``)."""
+class DiscordChannel(SecretWebhookChannel):
+    """Posts each alert as an embed to a Discord webhook (a 429 is a transient
+    ``DeliveryError`` carrying ``retry_after``)."""
 
     kind = "discord"
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        url: str = "",
-        url_env: str = "",
-        timeout_seconds: float = 10.0,
-        environ: Mapping[str, str] | None = None,
-        http: HttpClient | None = None,
-    ) -> None:
-        self.name = name
-        self.url = url
-        self.url_env = url_env
-        self.timeout_seconds = timeout_seconds
-        self._environ = os.environ if environ is None else environ
-        self._http = http or HttpClient()
-
-    @property
-    def label(self) -> str:
-        return f"discord {self.name}"
-
-    def __repr__(self) -> str:  # no URL: it holds the token
-        return f"DiscordChannel(name={self.name!r})"
-
-    async def send(self, alert: Alert, key: str) -> str:
-        """POST the alert's embed with idempotency key ``key``; ``"HTTP 204"`` when Discord
-        takes it. A 429 raises a transient ``DeliveryError`` carrying ``retry_after``."""
-        url, _ = resolve_url(self.url, self.url_env, self._environ, self.label)
-        body = json.dumps(discord_message(alert), ensure_ascii=False).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": key,
-            "X-Claimwatch-Idempotency-Key": key,
-        }
-        status, _ = await post(self._http, url, body, headers, timeout=self.timeout_seconds,
-                               label=self.label, secret_url=True)
-        return f"HTTP {status}"
-
-    async def close(self) -> None:
-        """Close the HTTP session if this channel's client created one."""
-        await self._http.close()
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        return discord_message(alert)

@@ -10,7 +10,9 @@ included: they are not followed) is permanent. Messages show the URL as
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -20,8 +22,9 @@ import aiohttp
 
 from alerts.channels.base import env_value
 from tracker.errors import DeliveryError
+from tracker.models import Alert
 
-__all__ = ["HttpClient", "post", "resolve_url", "shown_url"]
+__all__ = ["HttpClient", "SecretWebhookChannel", "post", "resolve_url", "shown_url"]
 
 _TRANSIENT_STATUSES = frozenset({408, 429})
 _SNIPPET = 120  # characters of a refusing receiver's answer quoted in messages
@@ -160,3 +163,57 @@ def resolve_url(
     if not url:
         raise DeliveryError(f"{label}: no URL configured (set url or url_env)", permanent=True)
     return url, False
+
+
+class SecretWebhookChannel:
+    """What the Slack, Teams and Discord channels share: a webhook whose URL is itself the
+    credential, from ``url`` or (preferred) ``$url_env`` read at send time and never
+    shown; one JSON POST per alert of :meth:`payload`, with the idempotency key.
+    ``timeout_seconds`` bounds one attempt; ``environ`` defaults to ``os.environ``."""
+
+    kind = ""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        url: str = "",
+        url_env: str = "",
+        timeout_seconds: float = 10.0,
+        environ: Mapping[str, str] | None = None,
+        http: HttpClient | None = None,
+    ) -> None:
+        self.name = name
+        self.url = url
+        self.url_env = url_env
+        self.timeout_seconds = timeout_seconds
+        self._environ = os.environ if environ is None else environ
+        self._http = http or HttpClient()
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name}"
+
+    def __repr__(self) -> str:  # no URL: it is the credential
+        return f"{type(self).__name__}(name={self.name!r})"
+
+    def payload(self, alert: Alert) -> object:
+        """The JSON body for ``alert``."""
+        raise NotImplementedError
+
+    async def _post(self, alert: Alert, headers: Mapping[str, str]) -> tuple[int, str]:
+        url, _ = resolve_url(self.url, self.url_env, self._environ, self.label)
+        body = json.dumps(self.payload(alert), ensure_ascii=False).encode("utf-8")
+        return await post(self._http, url, body,
+                          {"Content-Type": "application/json; charset=utf-8", **headers},
+                          timeout=self.timeout_seconds, label=self.label, secret_url=True)
+
+    async def send(self, alert: Alert, key: str) -> str:
+        """POST the alert with idempotency key ``key``; ``"HTTP <status>"`` when taken."""
+        status, _ = await self._post(
+            alert, {"Idempotency-Key": key, "X-Claimwatch-Idempotency-Key": key})
+        return f"HTTP {status}"
+
+    async def close(self) -> None:
+        """Close the HTTP session if this channel's client created one."""
+        await self._http.close()

@@ -20,14 +20,11 @@ show only its ``scheme://host:port``.
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Mapping
 from datetime import UTC
 from typing import Any
 
 from alerts import render
-from alerts.channels.http import HttpClient, post, resolve_url
+from alerts.channels.http import SecretWebhookChannel
 from tracker.models import Alert, AlertEvent
 
 __all__ = ["ADAPTIVE_CARD", "TeamsChannel", "adaptive_card", "teams_message"]
@@ -124,51 +121,10 @@ def teams_message(alert: Alert) -> dict[str, Any]:
     }
 
 
-class TeamsChannel:
-    """Posts each alert as an Adaptive Card to the Teams Workflows (or incoming) webhook
-    at ``url`` or in ``$url_env`` (preferred: the URL is a secret). ``timeout_seconds``
-    bounds one attempt; ``environ`` is read at send time (default ``os.environ``)."""
+class TeamsChannel(SecretWebhookChannel):
+    """Posts each alert as an Adaptive Card to a Teams Workflows (or incoming) webhook."""
 
     kind = "teams"
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        url: str = "",
-        url_env: str = "",
-        timeout_seconds: float = 10.0,
-        environ: Mapping[str, str] | None = None,
-        http: HttpClient | None = None,
-    ) -> None:
-        self.name = name
-        self.url = url
-        self.url_env = url_env
-        self.timeout_seconds = timeout_seconds
-        self._environ = os.environ if environ is None else environ
-        self._http = http or HttpClient()
-
-    @property
-    def label(self) -> str:
-        return f"teams {self.name}"
-
-    def __repr__(self) -> str:  # no URL: it is the credential
-        return f"TeamsChannel(name={self.name!r})"
-
-    async def send(self, alert: Alert, key: str) -> str:
-        """POST the alert's card with idempotency key ``key``; ``"HTTP 202"`` (Workflows)
-        or ``"HTTP 200"`` when Teams takes it."""
-        url, _ = resolve_url(self.url, self.url_env, self._environ, self.label)
-        body = json.dumps(teams_message(alert), ensure_ascii=False).encode("utf-8")
-        headers = {
-            "Content-Type": "application/json; charset=utf-8",
-            "Idempotency-Key": key,
-            "X-Claimwatch-Idempotency-Key": key,
-        }
-        status, _ = await post(self._http, url, body, headers, timeout=self.timeout_seconds,
-                               label=self.label, secret_url=True)
-        return f"HTTP {status}"
-
-    async def close(self) -> None:
-        """Close the HTTP session if this channel's client created one."""
-        await self._http.close()
+    def payload(self, alert: Alert) -> dict[str, Any]:
+        return teams_message(alert)
