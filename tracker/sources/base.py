@@ -19,8 +19,9 @@ This module also holds the HTTP plumbing the aiohttp-based sources share.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -33,6 +34,8 @@ from tracker import __version__
 from tracker.errors import SourceError
 from tracker.ingest.normalize import normalize_text
 from tracker.models import Post, Tier
+
+_log = logging.getLogger("tracker.sources")
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -300,3 +303,31 @@ async def with_timeout(name: str, seconds: float, poll: Awaitable[T]) -> T:
             return await poll
     except TimeoutError:
         raise SourceError(f"source {name}: the poll took over {seconds:g} s") from None
+
+
+def any_of_terms(
+    terms: Iterable[str], limit: int, needs_quotes: Callable[[str], bool], service: str
+) -> str:
+    """A search query matching any of ``terms``: ``(t1 OR "two words")``, a lone term bare;
+    terms for which ``needs_quotes`` holds are quoted, repeats (any case) dropped, and terms
+    that would push the query past ``limit`` characters left out (logged, naming
+    ``service``)."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    dropped = 0
+    for raw in terms:
+        term = " ".join(raw.replace('"', " ").split())
+        if not term or term.casefold() in seen:
+            continue
+        seen.add(term.casefold())
+        part = f'"{term}"' if needs_quotes(term) else term
+        if len(" OR ".join([*parts, part])) + 2 > limit:
+            dropped += 1
+            continue
+        parts.append(part)
+    if dropped:
+        _log.warning("%s query: %d incident terms left out to stay within %d characters",
+                     service, dropped, limit)
+    if len(parts) <= 1:
+        return "".join(parts)
+    return "(" + " OR ".join(parts) + ")"

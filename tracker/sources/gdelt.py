@@ -38,7 +38,7 @@ import aiohttp
 from tracker.errors import SourceError
 from tracker.ingest.normalize import normalize_text
 from tracker.models import Post, Tier
-from tracker.sources.base import HttpSource, Poll, display_url, with_timeout
+from tracker.sources.base import HttpSource, Poll, any_of_terms, display_url, with_timeout
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -76,25 +76,7 @@ def build_query(terms: Iterable[str], limit: int = MAX_QUERY_CHARS) -> str:
     """A GDELT query matching any of ``terms``: ``(t1 OR "two words")``; a lone term bare
     (quoted when it has spaces). Repeats (any case) are dropped, and terms past ``limit``
     characters are left out (logged)."""
-    parts: list[str] = []
-    seen: set[str] = set()
-    dropped = 0
-    for raw in terms:
-        term = " ".join(raw.replace('"', " ").split())
-        if not term or term.casefold() in seen:
-            continue
-        seen.add(term.casefold())
-        part = f'"{term}"' if " " in term else term
-        if len(" OR ".join([*parts, part])) + 2 > limit:
-            dropped += 1
-            continue
-        parts.append(part)
-    if dropped:
-        log.warning("GDELT query: %d incident terms left out to stay within %d characters",
-                    dropped, limit)
-    if len(parts) <= 1:
-        return "".join(parts)
-    return "(" + " OR ".join(parts) + ")"
+    return any_of_terms(terms, limit, lambda term: " " in term, "GDELT")
 
 
 def parse_seendate(value: Any) -> datetime | None:

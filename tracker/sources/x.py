@@ -53,6 +53,7 @@ from tracker.models import Post, Tier
 from tracker.sources.base import (
     HttpSource,
     Poll,
+    any_of_terms,
     parse_iso_time,
     rate_limited,
     status_error,
@@ -82,25 +83,7 @@ def build_query(terms: Iterable[str], limit: int = MAX_QUERY_CHARS) -> str:
     """An X search query matching any of ``terms``: ``(t1 OR "two words")``, a lone term
     bare. Terms that are not one plain word are quoted; repeats (any case) are dropped;
     terms that would push the query past ``limit`` characters are left out (logged)."""
-    parts: list[str] = []
-    seen: set[str] = set()
-    dropped = 0
-    for raw in terms:
-        term = " ".join(raw.replace('"', " ").split())
-        if not term or term.casefold() in seen:
-            continue
-        seen.add(term.casefold())
-        part = term if _BARE.fullmatch(term) else f'"{term}"'
-        if len(" OR ".join([*parts, part])) + 2 > limit:
-            dropped += 1
-            continue
-        parts.append(part)
-    if dropped:
-        log.warning("X query: %d incident terms left out to stay within %d characters",
-                    dropped, limit)
-    if len(parts) <= 1:
-        return "".join(parts)
-    return "(" + " OR ".join(parts) + ")"
+    return any_of_terms(terms, limit, lambda term: _BARE.fullmatch(term) is None, "X")
 
 
 class XSource(HttpSource):
