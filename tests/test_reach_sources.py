@@ -60,7 +60,7 @@ def bsky_author(handle: str, followers: int | None = None) -> dict[str, Any]:
     author: dict[str, Any] = {
         "did": did_of(handle), "handle": handle,
         "displayName": handle.split(".")[0].title(),
-        "avatar": f"https://cdn.bsky.app/img/avatar/plain/{did_of(handle)}/bafkrei{_digest(handle)[:20]}@jpeg",
+        "avatar": f"https://cdn.example.invalid/img/avatar/plain/{did_of(handle)}/bafkrei{_digest(handle)[:20]}@jpeg",
         "associated": {"chat": {"allowIncoming": "following"}},
         "labels": [], "createdAt": "2023-05-02T18:11:04.000Z",
     }
@@ -115,7 +115,7 @@ def bsky_post(
             "uri": card, "title": "Blast in Nushki", "description": ""}}
         media_view = {"$type": "app.bsky.embed.external#view", "external": {
             "uri": card, "title": "Blast in Nushki", "description": "",
-            "thumb": "https://cdn.bsky.app/img/feed_thumbnail/plain/x@jpeg"}}
+            "thumb": "https://cdn.example.invalid/img/feed_thumbnail/plain/x@jpeg"}}
         if embed is None or shown is None:
             embed, shown = media, media_view
         else:  # a quote with a link card
@@ -234,9 +234,9 @@ def message_html(channel: str, title: str, m: TgMessage) -> str:
         '<div class="tgme_widget_message_wrap js-widget_message_wrap">',
         f'<div class="tgme_widget_message text_not_supported_wrap js-widget_message" '
         f'data-post="{post}" data-view="eyJjIjotMTAwMTQ{m.number}">',
-        f'<div class="tgme_widget_message_user"><a href="https://t.me/{channel}"><i class="'
+        f'<div class="tgme_widget_message_user"><a href="/{channel}"><i class="'
         f'tgme_widget_message_user_photo bgcolor2" data-content="{title[0]}"><img src="'
-        f'https://cdn4.telesco.pe/file/{_digest(channel)[:16]}.jpg"></i></a></div>',
+        f'https://cdn.example.invalid/file/{_digest(channel)[:16]}.jpg"></i></a></div>',
         '<div class="tgme_widget_message_bubble"><i class="tgme_widget_message_bubble_tail">'
         '<svg class="bubble_icon" width="9px" height="20px" viewBox="0 0 9 20"><g fill="none">'
         '<path class="background" fill="#ffffff" d="M8,1 L9,1 L9,20 L8,20 Z"></path></g>'
@@ -262,7 +262,7 @@ def message_html(channel: str, title: str, m: TgMessage) -> str:
     if m.photo:
         parts.append(
             f'<a class="tgme_widget_message_photo_wrap" href="https://t.me/{post}" '
-            "style=\"width:800px;background-image:url('https://cdn4.telesco.pe/file/p.jpg')\">"
+            "style=\"width:800px;background-image:url('https://cdn.example.invalid/file/p.jpg')\">"
             '<div class="tgme_widget_message_photo" style="padding-top:75%"></div></a>')
     if m.html:
         parts.append(f'<div class="tgme_widget_message_text js-message_text" dir="auto">'
