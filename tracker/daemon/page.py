@@ -456,13 +456,18 @@ _ALERT_FIELDS = ("alert_id", "event", "rule", "narrative_id", "label", "kind", "
 
 
 def alert_rows_json(
-    store: Store, incident_id: str, limit: int | None
+    store: Store, incident_id: str, limit: int | None,
+    recorded: Sequence[tuple[Alert, Any]] | None = None, alerts: Sequence[Alert] | None = None,
 ) -> tuple[list[dict[str, Any]], int, int]:
     """The incident's alert events as the alert list shows them, newest first (the
     ``limit`` newest, all with None): :data:`_ALERT_FIELDS`, ``deliveries`` and ``open``
-    (a raised alert not yet resolved); with how many there are and how many are open."""
-    recorded = store.outbox.alerts(incident_id, limit=100_000)
-    alerts = _live_alerts(store, incident_id, recorded)
+    (a raised alert not yet resolved); with how many there are and how many are open.
+    ``recorded`` and ``alerts`` (as :func:`_live_alerts` gives them), when the caller has
+    read them already."""
+    if recorded is None:
+        recorded = store.outbox.alerts(incident_id, limit=100_000)
+    if alerts is None:
+        alerts = _live_alerts(store, incident_id, recorded)
     still_open = _open_alerts(alerts)
     shown = []
     for alert, (_, deliveries) in list(zip(alerts, recorded, strict=True))[:limit]:
@@ -521,7 +526,10 @@ def incident_view_json(
     ``alerts_total``); findings; the newest posts; the timeline over ``span``."""
     incident = store.incident(incident_id)
     assert incident is not None
-    shown, total, still_open = alert_rows_json(store, incident_id, ALERTS_SHOWN)
+    # the incident's alerts read once, for the list and the timeline
+    recorded = store.outbox.alerts(incident_id, limit=100_000)
+    live = _live_alerts(store, incident_id, recorded)
+    shown, total, still_open = alert_rows_json(store, incident_id, ALERTS_SHOWN, recorded, live)
     table = narrative_rows_json(store, incident_id, narratives, active_minutes)
     findings = [f for f, _ in store.findings(incident_id)]
     return {
@@ -535,7 +543,7 @@ def incident_view_json(
         "alerts_total": total,
         "findings": [finding_json(f) for f in findings],
         "posts": latest_posts(store, incident_id),
-        "timeline": timeline_json(store, incident_id, _live_alerts(store, incident_id), span),
+        "timeline": timeline_json(store, incident_id, live, span),
         "cursor": _cursor(store),
     }
 
