@@ -22,7 +22,9 @@ from pathlib import Path
 
 from tracker.errors import StoreError
 from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost
+from tracker.store.connection import Connection, SqliteConnection
 from tracker.store.cursors import CursorTables
+from tracker.store.leases import LeaseTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.outbox import Outbox
 from tracker.store.posts import (
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 
-class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
+class Store(PostTables, NarrativeTables, AlertTables, CursorTables, LeaseTables):
     """The claimwatch database. Safe to share between threads (calls are serialized)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
@@ -55,21 +57,10 @@ class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
         self._lock = threading.RLock()
         self._depth = 0
         try:
-            if readonly:
-                # WAL: a reader sees the last commit and never waits for the writer
-                self._db = sqlite3.connect(
-                    f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0,
-                    isolation_level=None, check_same_thread=False,
-                )
-            else:
-                if not self.path.parent.exists():
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._db = sqlite3.connect(
-                    self.path, timeout=30.0, isolation_level=None, check_same_thread=False
-                )
-                self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=NORMAL")
-                self._db.execute("PRAGMA foreign_keys=ON")
+            if not readonly and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db: Connection = SqliteConnection(self.path, readonly=readonly)
+            if not readonly:
                 self._migrate()
             self.outbox = Outbox(self._db, self._lock)
         except sqlite3.DatabaseError as exc:
@@ -84,7 +75,8 @@ class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
 
     @property
     def schema_version(self) -> int:
-        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        with self._lock:
+            return self._db.schema_version
 
     def _migrate(self) -> None:
         with self._lock:
@@ -96,10 +88,8 @@ class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
                 )
             for number in range(current + 1, len(MIGRATIONS) + 1):
                 with self.transaction():
-                    for statement in MIGRATIONS[number - 1].split(";"):
-                        if statement.strip():
-                            self._db.execute(statement)
-                    self._db.execute(f"PRAGMA user_version = {number}")
+                    self._db.script(MIGRATIONS[number - 1])
+                    self._db.set_schema_version(number)
 
     def close(self) -> None:
         with self._lock:

@@ -1,14 +1,16 @@
-"""The connection every table group shares: one SQLite connection, one lock, and
-transactions as ``BEGIN IMMEDIATE`` blocks."""
+"""The connection every table group shares: one :class:`~tracker.store.connection.Connection`
+(SQLite or PostgreSQL), one lock, and transactions as explicit blocks (SQLite:
+``BEGIN IMMEDIATE``)."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+from tracker.store.connection import Connection, Cursor, Dialect
 
 __all__ = ["Tables", "chunks", "dt", "ts"]
 
@@ -38,14 +40,19 @@ def marks(n: int) -> str:
 class Tables:
     """Base of the table groups: the connection, its lock and transactions."""
 
-    _db: sqlite3.Connection
+    _db: Connection
     _lock: threading.RLock
     _depth: int
 
+    @property
+    def dialect(self) -> Dialect:
+        """``sqlite`` or ``postgresql``: for the few statements that truly differ."""
+        return self._db.dialect
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """One ``BEGIN IMMEDIATE`` transaction; nested uses join the outer one. Holds the
-        store's lock throughout, so no other thread interleaves statements."""
+        """One transaction (SQLite: ``BEGIN IMMEDIATE``); nested uses join the outer one.
+        Holds the store's lock throughout, so no other thread interleaves statements."""
         with self._lock:
             if self._depth:
                 self._depth += 1
@@ -54,16 +61,16 @@ class Tables:
                 finally:
                     self._depth -= 1
                 return
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.begin()
             self._depth = 1
             try:
                 yield
             except BaseException:
                 self._depth = 0
-                self._db.execute("ROLLBACK")
+                self._db.rollback()
                 raise
             self._depth = 0
-            self._db.execute("COMMIT")
+            self._db.commit()
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:
@@ -73,6 +80,6 @@ class Tables:
         with self._lock:
             return self._db.execute(sql, params).fetchone()
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+    def _run(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         with self._lock:
             return self._db.execute(sql, params)

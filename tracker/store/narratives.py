@@ -167,15 +167,14 @@ class NarrativeTables(Tables):
         cur = self._run(
             "INSERT INTO narratives (incident_id, kind, actors, candidates, negated, vector_sum, "
             "claims, label_claim_id, labelled, first_seen, first_post_id, updated_at, status) "
-            "VALUES (?,?,?,?,?,?,0,?,1,?,?,?,?)",
+            "VALUES (?,?,?,?,?,?,0,?,1,?,?,?,?) RETURNING id",
             (
                 incident_id, kind.value, json.dumps(list(actors)), json.dumps(list(candidates)),
                 int(negated), np.asarray(vector, np.float32).tobytes(), label_claim,
                 ts(first_seen), first_post, time.time(), status.value,
             ),
         )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+        return int(cur.fetchone()[0])
 
     def add_claim_to_narrative(
         self, narrative_id: int, incident_id: str, claim_id: int, vector_sum: np.ndarray,
@@ -528,15 +527,14 @@ class NarrativeTables(Tables):
             cur = self._run(
                 "INSERT INTO findings (incident_id, text, kind, actors, status, at, automatic, "
                 "post_id, text_hash, created_at, authority, vals) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (
                     incident_id, text, kind.value, json.dumps(list(actors)), status.value,
                     ts(at), int(automatic), post_rowid, text_hash, time.time(), authority,
                     json.dumps(list(values)) if values else None,
                 ),
             )
-        assert cur.lastrowid is not None
-        return cur.lastrowid
+            return int(cur.fetchone()[0])
 
     def findings(self, incident_id: str) -> list[tuple[Finding, str]]:
         """The incident's findings in time order, each with its text hash."""

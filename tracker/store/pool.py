@@ -15,9 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import queue
-import sqlite3
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,10 +27,6 @@ from tracker.store import Store
 __all__ = ["ReadPool"]
 
 T = TypeVar("T")
-
-_CHECK_EVERY = 1000
-"""SQLite virtual-machine instructions between two looks at the clock (a few microseconds)."""
-
 
 class ReadPool:
     """``size`` read-only connections to the database at ``path`` on as many threads,
@@ -61,29 +55,18 @@ class ReadPool:
         """``fn(store)`` on the calling thread with a free read-only store, under the time
         limit (what :meth:`run` does on a pool thread)."""
         store = self._take()
-        db = store._db
-        expired = False
-        if limited:
-            deadline = time.monotonic() + self.timeout
-
-            def check() -> int:
-                nonlocal expired
-                expired = time.monotonic() > deadline
-                return 1 if expired else 0  # non-zero: SQLite interrupts the statement
-
-            db.set_progress_handler(check, _CHECK_EVERY)
         try:
-            return fn(store)
-        except sqlite3.OperationalError as exc:
-            if expired:
-                raise ReadTimeoutError(
-                    f"the read was stopped after {self.timeout:g} s ([service] "
-                    "read_timeout_seconds): the daemon is busy or the question is too "
-                    "broad; retry, or narrow it (an incident, a lower limit)"
-                ) from exc
-            raise
+            if not limited:
+                return fn(store)
+            with store._db.time_limit(self.timeout):
+                return fn(store)
+        except ReadTimeoutError as exc:
+            raise ReadTimeoutError(
+                f"the read was stopped after {self.timeout:g} s ([service] "
+                "read_timeout_seconds): the daemon is busy or the question is too "
+                "broad; retry, or narrow it (an incident, a lower limit)"
+            ) from exc
         finally:
-            db.set_progress_handler(None, 0)
             self._free.put(store)
 
     def _take(self) -> Store:

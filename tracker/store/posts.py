@@ -105,7 +105,8 @@ class PostTables(Tables):
                 cur = self._db.execute(
                     "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
                     "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
-                    "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "RETURNING id",
                     (
                         p.source, p.id, p.author, p.tier.value if p.tier else None, p.text,
                         item.text_hash, ts(p.created_at), p.url, p.lang, p.repost_of,
@@ -113,17 +114,18 @@ class PostTables(Tables):
                         now, item.stance.value if item.stance else None,
                     ),
                 )
-                if cur.rowcount == 0:
+                row = cur.fetchone()
+                if row is None:  # stored already
                     inserted.append(None)
                     continue
-                post_rowid = cur.lastrowid
+                post_rowid = int(row[0])
                 inserted.append(post_rowid)
                 for position, claim in enumerate(item.claims):
                     digest = claim.text_hash or text_hash(claim.text)
                     c = self._db.execute(
                         "INSERT INTO claims (post_id, position, text, text_hash, kind, "
                         "actors, candidates, hedge, negated, official_voice, authority, vals) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                         (
                             post_rowid, position, claim.text, digest,
                             claim.kind.value, json.dumps(claim.actors),
@@ -133,8 +135,8 @@ class PostTables(Tables):
                             if claim.values else None,
                         ),
                     )
-                    assert c.lastrowid is not None
-                    claims.append(replace(claim, id=c.lastrowid, text_hash=digest))
+                    claim_id = int(c.fetchone()[0])
+                    claims.append(replace(claim, id=claim_id, text_hash=digest))
             self._db.executemany(
                 "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
                 (
