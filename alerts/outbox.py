@@ -11,6 +11,11 @@ answer, a refused address) is dead at once. Every attempt carries the alert id a
 idempotency key, so a receiver can drop a repeat after a crash between sending and
 recording.
 
+Several workers can drain one outbox: each drain claims the due deliveries it takes for
+``claim_seconds`` (:meth:`OutboxStorage.claim_due`), so every delivery is sent by one of
+them; a delivery claimed by a worker that died is due again once its claim runs out, and
+whichever worker is alive sends it (with the same idempotency key).
+
 Times are float seconds since the epoch (UTC wall clock; the alert's own ``at`` is event
 time).
 """
@@ -19,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +82,14 @@ class OutboxStorage(Protocol):
         oldest first, each with its alert and the wall time the alert was recorded."""
         ...
 
+    def claim_due(
+        self, holder: str, seconds: float, now: float | None = None, *, limit: int = 100,
+        waiting_too: bool = False,
+    ) -> Sequence[tuple[DueDelivery, Alert, float]]:
+        """What :meth:`due` gives, claimed by ``holder`` for ``seconds`` (no other drainer
+        is given them until the outcome is recorded or the claim runs out), committed."""
+        ...
+
     def sent(self, delivery_id: int, detail: str, *, now: float | None = None) -> None:
         """Record the attempt that delivered it."""
         ...
@@ -114,7 +129,8 @@ class DrainReport:
 
 
 class Drainer:
-    """Sends due deliveries through their channels and records what happened.
+    """Sends due deliveries through their channels and records what happened; each drain
+    claims what it sends as ``holder`` for ``claim_seconds`` (see the module docstring).
 
     Database work runs through ``blocking`` (a thread by default), never on the loop.
     A delivery whose channel is no longer configured is retried until it is too old,
@@ -125,8 +141,12 @@ class Drainer:
         *, rng: random.Random | None = None,
         blocking: Callable[..., Any] | None = None,
         on_result: Callable[[str, str], None] | None = None,
+        holder: str | None = None, claim_seconds: float = 60.0,
     ) -> None:
         self.outbox = outbox
+        # who claims the deliveries this drainer sends (a worker id), and for how long
+        self.holder = holder or f"drainer-{os.getpid()}-{secrets.token_hex(4)}"
+        self.claim_seconds = claim_seconds
         self.channels = dict(channels)
         self.policy = policy
         self.rng = rng or random.Random()
@@ -145,7 +165,8 @@ class Drainer:
         pending one). Channels are tried concurrently, one delivery at a time each."""
         report = DrainReport()
         waiting_too, self._restarted = self._restarted, False
-        due = await self._run(self.outbox.due, limit=limit, waiting_too=waiting_too)
+        due = await self._run(self.outbox.claim_due, self.holder, self.claim_seconds,
+                              limit=limit, waiting_too=waiting_too)
         by_channel: dict[str, list[tuple[DueDelivery, Alert, float]]] = {}
         for item in due:
             by_channel.setdefault(item[0].channel, []).append(item)

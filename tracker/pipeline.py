@@ -4,6 +4,16 @@ The order is what makes a crash harmless: vectors are computed first, then posts
 and new vectors are committed in one transaction, and only then added to the FAISS index.
 The index is therefore never ahead of the database, and whatever it lacks after a crash is
 added back from the stored vectors when it is next opened.
+
+Several workers may share one database. Reading, claims and embedding run in parallel in
+each; what follows a commit (linking, clustering, rule evaluation, consolidation) runs in
+:meth:`Pipeline.coordinated`: one transaction holding the clustering locks of every
+incident the batch can touch and of the monitor's cross-incident state
+(:meth:`~tracker.store.leases.LeaseTables.lock_clustering`; SQLite's ``BEGIN IMMEDIATE``
+serialises writers by itself), in which the worker first reads narratives again when the
+clustering revision shows another worker changed them since its own last change. So
+narrative ids and alert decisions are what one worker would have made for the same order
+of posts.
 """
 
 from __future__ import annotations
@@ -11,9 +21,13 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+import os
+import socket
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
 import numpy as np
@@ -30,6 +44,7 @@ from tracker.models import Alert, Claim, ClaimKind, Post, Stance
 from tracker.narratives.engine import NarrativeEngine, ProcessReport
 from tracker.rules.monitor import AlertMonitor
 from tracker.store import NewPost, Store
+from tracker.store.leases import CLUSTERING
 
 __all__ = ["BatchResult", "IngestReport", "Outcome", "Pipeline", "Rejected", "reject"]
 
@@ -187,8 +202,15 @@ class Pipeline:
         kinds: KindReader | None = None,
         stance: StanceReading | None = None,
         reader: Store | None = None,
+        holder: str | None = None,
+        lock_seconds: float = 30.0,
     ) -> None:
         self.store = store
+        # this worker's id in the clustering revision; how long to wait for another's locks
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.lock_seconds = lock_seconds
+        self._revision: int | None = None  # the clustering revision last seen (None: never)
+        self._coordinating = False
         # reads before the first write of a batch (dedupe, cached vectors) go to a
         # read-only connection on a thread of their own, so the next batch is read and
         # embedded while the writer still clusters the last one
@@ -364,18 +386,58 @@ class Pipeline:
             await self._db(self.store.put_embeddings, model, dict(zip(part, encoded, strict=True)))
         return len(missing)
 
-    def process(self, rowids: Sequence[int]) -> tuple[ProcessReport, list[Alert]]:
-        """Link and cluster stored posts, then evaluate the alert rules at the times they
-        joined narratives: one transaction, so a crash keeps both or neither. Runs on the
-        writer thread."""
+    @contextmanager
+    def coordinated(self) -> Iterator[None]:
+        """One transaction in which this worker alone changes narratives and alert states:
+        the clustering locks of every incident the linker knows and of the monitor's
+        cross-incident state are taken (waited for at most ``lock_seconds``), narratives
+        and the monitor's clock are read again when another worker changed them since
+        this one last did, and the clustering revision is bumped at the end (with the
+        monitor's clock). Nested uses join the outer one. A failure rolls back and reads
+        narratives again."""
+        if self._coordinating:  # joined the outer one
+            yield
+            return
+        store = self.store
+        self._coordinating = True
         try:
-            with self.store.transaction():
-                report = self.engine.process(rowids, self.linker)
-                alerts = self.monitor.evaluate(report.joins) if self.monitor else []
+            with store.transaction():
+                keys = [CLUSTERING, *(i.id for i in self.linker.incidents)]
+                store.lock_clustering(keys, self.lock_seconds)
+                revision, clock = store.clustering_revision()
+                if revision != self._revision:
+                    self.engine.reload()
+                    if self.monitor is not None and clock is not None:
+                        self.monitor.clock = datetime.fromtimestamp(clock, UTC)
+                yield
+                now = self.monitor.clock if self.monitor is not None else None
+                self._revision = store.bump_clustering_revision(
+                    None if now is None else now.timestamp(), self.holder
+                )
         except BaseException:
+            self._revision = None
             self.engine.reload()
             raise
+        finally:
+            self._coordinating = False
+
+    def process(self, rowids: Sequence[int]) -> tuple[ProcessReport, list[Alert]]:
+        """Link and cluster stored posts, then evaluate the alert rules at the times they
+        joined narratives: one :meth:`coordinated` transaction, so a crash keeps both or
+        neither. Runs on the writer thread. Processing a post twice (an orphan taken up
+        by two workers) changes nothing the second time: its links exist already."""
+        with self.coordinated():
+            report = self.engine.process(rowids, self.linker)
+            alerts = self.monitor.evaluate(report.joins) if self.monitor else []
         return report, alerts
+
+    def evaluate_now(self, until: datetime) -> list[Alert]:
+        """Evaluate the rules at ``until`` (open alerts on narratives gone quiet resolve),
+        coordinated with other workers. Runs on the writer thread."""
+        if self.monitor is None:
+            return []
+        with self.coordinated():
+            return self.monitor.evaluate([], until)
 
     async def run_db(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn`` on the pipeline's database writer thread."""
@@ -389,7 +451,7 @@ class Pipeline:
     def consolidate_now(self) -> int:
         """:meth:`consolidate` on the calling thread (the writer's, or before the pipeline
         serves anyone)."""
-        with self.store.transaction():
+        with self.coordinated():
             merges = self.engine.consolidate()
             merged, self.engine.merged_alerts = self.engine.merged_alerts, []
             if self.monitor is not None and merged:

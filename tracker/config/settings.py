@@ -480,6 +480,13 @@ class ServiceSettings(_Section):
         5.0, gt=0, description="Add claims committed by other processes (claimwatch ingest "
         "into the daemon's database) to the daemon's index this often.",
     )
+    lease_seconds: float = Field(
+        30.0, gt=0, description="Several workers on one database: a source is polled by the "
+        "worker holding its lease (renewed at each poll), taken over this many seconds after "
+        "its holder stopped; a delivery claimed by a worker that died is sent by another "
+        "after this long; posts left unprocessed this long are processed by any worker; a "
+        "clustering lock is waited for at most this long (PostgreSQL).",
+    )
 
 
 class Settings(_Section):

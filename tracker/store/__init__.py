@@ -24,6 +24,7 @@ from tracker.errors import StoreError
 from tracker.store.alerts import AlertTables, ConflictRow, RuleState, ValuePost
 from tracker.store.connection import Connection, SqliteConnection
 from tracker.store.cursors import CursorTables
+from tracker.store.leases import LeaseTables
 from tracker.store.narratives import NarrativeState, NarrativeTables
 from tracker.store.outbox import Outbox
 from tracker.store.posts import (
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-class Store(PostTables, NarrativeTables, AlertTables, CursorTables):
+class Store(PostTables, NarrativeTables, AlertTables, CursorTables, LeaseTables):
     """The claimwatch database. Safe to share between threads (calls are serialized)."""
 
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:

@@ -6,8 +6,13 @@ the rule state that produced the alert commits with it. This module only records
 to retry and when to give up is decided by :mod:`alerts.outbox`, which reaches these
 tables through its ``OutboxStorage`` protocol (:class:`Outbox` is one).
 
-Times are float seconds since the epoch (UTC wall clock for ``next_at``, ``created_at``
-and ``updated_at``; the alert's own ``at`` is event time).
+Several workers may drain one database: :meth:`Outbox.claim_due` marks the deliveries a
+worker is about to send as claimed by it until a deadline (migration 8), so no other
+worker sends them meanwhile, and one whose worker died is due again once the deadline
+has passed.
+
+Times are float seconds since the epoch (UTC wall clock for ``next_at``, ``created_at``,
+``updated_at`` and ``claimed_until``; the alert's own ``at`` is event time).
 """
 
 from __future__ import annotations
@@ -103,7 +108,8 @@ class Outbox:
         with self._savepoint():
             self._db.execute(
                 "UPDATE outbox_deliveries SET state = 'sent', attempts = attempts + 1, "
-                "detail = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                "detail = ?, last_error = NULL, updated_at = ?, claimed_by = NULL, "
+                "claimed_until = NULL WHERE id = ?",
                 (detail, now, delivery_id),
             )
 
@@ -118,7 +124,8 @@ class Outbox:
         with self._savepoint():
             self._db.execute(
                 "UPDATE outbox_deliveries SET state = ?, attempts = ?, next_at = ?, "
-                "last_error = ?, updated_at = ? WHERE id = ?",
+                "last_error = ?, updated_at = ?, claimed_by = NULL, claimed_until = NULL "
+                "WHERE id = ?",
                 (state.value, attempts, now if retry_at is None else retry_at, error, now,
                  delivery_id),
             )
@@ -142,6 +149,39 @@ class Outbox:
                 (bound, limit),
             ).fetchall()
         return [(_delivery(r[:9]), Alert.from_dict(json.loads(r[9])), r[10]) for r in rows]
+
+    def claim_due(
+        self, holder: str, seconds: float, now: float | None = None, *, limit: int = 100,
+        waiting_too: bool = False,
+    ) -> list[tuple[Delivery, Alert, float]]:
+        """What :meth:`due` gives, claimed by worker ``holder`` for ``seconds``: no other
+        worker claims them until it records the outcome (:meth:`sent`, :meth:`failed`) or
+        the claim runs out (a dead worker's deliveries are due again then). One statement,
+        committed at once; on PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``, so
+        workers draining together each take different deliveries without waiting."""
+        now = time.time() if now is None else now
+        bound = float("inf") if waiting_too else now
+        skip = " FOR UPDATE OF d SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        with self._lock, self._db.savepoint("outbox_claim"):
+            rows = self._db.execute(
+                "UPDATE outbox_deliveries SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                "SELECT d.id FROM outbox_deliveries d JOIN outbox_alerts a ON a.id = d.alert_id "
+                "WHERE d.state = 'pending' AND d.next_at <= ? "
+                "AND (d.claimed_until IS NULL OR d.claimed_until < ?) "
+                f"ORDER BY a.seq, d.id LIMIT ?{skip}) RETURNING id",
+                (holder, now + seconds, bound, now, limit),
+            ).fetchall()
+            if not rows:
+                return []
+            claimed = [int(r[0]) for r in rows]
+            found = self._db.execute(
+                f"SELECT {', '.join('d.' + c for c in _DELIVERY_COLUMNS.split(', '))}, "
+                "a.body, a.created_at FROM outbox_deliveries d "
+                "JOIN outbox_alerts a ON a.id = d.alert_id "
+                f"WHERE d.id IN ({','.join('?' * len(claimed))}) ORDER BY a.seq, d.id",
+                claimed,
+            ).fetchall()
+        return [(_delivery(r[:9]), Alert.from_dict(json.loads(r[9])), r[10]) for r in found]
 
     def next_due(self) -> float | None:
         """When the earliest pending delivery is due (seconds since the epoch)."""

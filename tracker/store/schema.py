@@ -214,4 +214,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX IF NOT EXISTS outbox_deliveries_due ON outbox_deliveries (next_at)
         WHERE state = 'pending';
     """,
+    # 8: several workers on one database (tracker.store.leases): named leases (who polls a
+    # source); the clustering revision with the alert monitor's clock (a worker that sees
+    # it moved reads narratives again); which worker claimed a delivery, until when
+    """
+    CREATE TABLE leases (
+        name       TEXT PRIMARY KEY,
+        holder     TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    CREATE TABLE clustering_revisions (
+        scope    TEXT PRIMARY KEY,
+        revision INTEGER NOT NULL,
+        clock    REAL,
+        holder   TEXT
+    );
+    ALTER TABLE outbox_deliveries ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox_deliveries ADD COLUMN claimed_until REAL;
+    CREATE INDEX posts_orphans ON posts (ingested_at) WHERE processed = 0;
+    """,
 )
