@@ -50,7 +50,7 @@ class Runtime:
     ) -> None:
         self.settings = settings
         self.hold_alerts = hold_alerts
-        self.store = Store(settings.db_path)
+        self.store = Store(settings.database)
         self.worker = ModelWorker()
         self.embedder: Embedder = embedder or shared_embedder(settings.embedding)
         self.analyzer = ClaimAnalyzer(
@@ -216,6 +216,7 @@ class Runtime:
                 kinds=self.kind_reader(),
                 stance=self.stance_reader(),
                 reader=self._reads(),
+                lock_seconds=self.settings.service.lease_seconds,
             )
             self.catch_up()
         return self._pipeline
@@ -309,13 +310,18 @@ class Runtime:
         out.sort(key=lambda n: (-n.recent, -n.size, n.first_seen, n.id))
         return out
 
-    def catch_up(self, chunk: int = 2000) -> ProcessReport:
+    def catch_up(self, chunk: int = 2000, *, older_than: float | None = None) -> ProcessReport:
         """Link and cluster stored posts never processed (after a crash between ingest's
         two transactions, or in a database from before narratives existed): the
-        pipeline's own processing step, a chunk at a time, then one consolidation."""
+        pipeline's own processing step, a chunk at a time, then one consolidation. With
+        ``older_than`` (seconds since the epoch), only posts stored before then: those a
+        dead worker left (the daemon's ``orphans`` job)."""
         pipeline = self.pipeline()
         total = ProcessReport()
-        while rowids := self.store.unprocessed_posts(chunk):
+        while rowids := (
+            self.store.unprocessed_posts(chunk) if older_than is None
+            else self.store.orphan_posts(older_than, chunk)
+        ):
             report, _ = pipeline.process(rowids)
             total.linked += report.linked
             total.narratives += report.narratives

@@ -4,7 +4,11 @@ periodic jobs under APScheduler, and the tasks in flight a stop waits for.
 - :func:`retry_delay`: seconds before a failed source is polled again, a pure function;
 - :class:`Poller`: one poll of one source: fetch what is new since the saved cursor, hand
   it to the intake, save the new cursor only once the posts are committed; a failure is
-  logged with the source's name and reason and recorded in its :class:`SourceHealth`;
+  logged with the source's name and reason and recorded in its :class:`SourceHealth`.
+  With several workers on one database, a poll first takes (or renews) the source's lease
+  ``source:<name>``; while another worker holds it the poll is skipped quietly (counted in
+  the source's health), and the cursor is read from the database before every poll, since
+  another worker may have moved it;
 - :class:`Job` and :func:`start_scheduler`: the schedule, one ``AsyncIOScheduler`` job per
   :class:`Job`, never two runs of one job at once;
 - :class:`Running`: every job and spawned task in flight, each failure logged with what
@@ -89,12 +93,15 @@ class SourceHealth:
     failures: int = 0  # in a row
     posts: int = 0  # stored by this process
     retry_at: float = 0.0
+    skipped: int = 0  # polls left to the worker holding the source's lease
+    held_by: str | None = None  # that worker, when the last poll was skipped
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "type": self.type, "disabled": self.disabled, "last_poll": iso(self.last_poll),
             "ok": self.ok, "reason": self.reason, "polls": self.polls,
-            "failures": self.failures, "posts": self.posts,
+            "failures": self.failures, "posts": self.posts, "skipped": self.skipped,
+            "held_by": self.held_by,
         }
 
 
@@ -104,15 +111,19 @@ class Poller:
     ``submit`` queues posts and returns once they are committed; ``cursor`` reads a
     source's saved cursor and ``save_cursor`` writes one (on the writer); ``before_search``
     runs before each poll of a source whose terms come from the incidents (X), so it
-    searches for the open incidents' terms as they are now."""
+    searches for the open incidents' terms as they are now. ``lease`` (when given) takes or
+    renews the source's lease for this worker and says who holds it: None when this worker
+    does, else the other worker's id (the poll is skipped)."""
 
     def __init__(
         self, submit: Callable[[list[Post]], Awaitable[list[Result]]], *,
         cursor: Callable[[str], Awaitable[Cursor | None]],
         save_cursor: Callable[[str, Cursor], Awaitable[None]],
         before_search: Work, metrics: Metrics,
+        lease: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
         self._submit = submit
+        self._lease = lease
         self._cursor = cursor
         self._save_cursor = save_cursor
         self._before_search = before_search
@@ -140,9 +151,16 @@ class Poller:
         if time.monotonic() < health.retry_at:
             return
         source = self.sources[name]
+        if self._lease is not None:
+            holder = await self._lease(name)
+            if holder is not None:  # another worker polls it: quietly leave it to them
+                health.skipped += 1
+                health.held_by = holder
+                return
+            health.held_by = None
         if name in self._searches:
             await self._before_search()
-        cursor = await self._cursor(name)
+        cursor = await self._cursor(name)  # from the database: another worker may have moved it
         try:
             async with asyncio.timeout(self._timeouts[name] + 5.0):
                 poll = await source.poll(cursor)

@@ -14,9 +14,19 @@
   alert deliveries from the outbox;
 - ``save-index`` every ``save_index_seconds``: save the FAISS index when it changed;
 - ``follow`` every ``follow_seconds``: claims committed by another process (``claimwatch
-  ingest`` into this database) are added to the FAISS index from their stored vectors, and
-  to the BM25 statistics, so a query answers the same whichever way the posts came, and
-  the index saved at exit holds them (the next start need not rebuild).
+  ingest`` into this database, another worker) are added to the FAISS index from their
+  stored vectors, and to the BM25 statistics, so a query answers the same whichever way
+  the posts came, and the index saved at exit holds them (the next start need not rebuild);
+- ``orphans`` every ``[service] lease_seconds``: posts stored but left unprocessed longer
+  than that (their worker died between its two transactions) are linked and clustered.
+
+Several workers (``claimwatch run`` processes) may share one database. Each has a worker
+id (host, pid and a random suffix: in the log and ``/healthz`` detail). A source is polled
+by the worker holding its lease (:mod:`tracker.store.leases`); clustering and rule
+evaluation run under the clustering locks (:meth:`tracker.pipeline.Pipeline.coordinated`);
+each drain claims the deliveries it sends (:mod:`alerts.outbox`); ``follow`` brings in the
+others' claims. A worker killed mid-burst leaves leases and claims that run out after
+``lease_seconds``, and posts that the ``orphans`` job takes up.
 
 Posts from sources and from ``POST /v1/posts`` go through one
 :class:`~tracker.daemon.intake.Intake` queue, processed one batch at a time (small batches
@@ -39,7 +49,9 @@ import contextlib
 import functools
 import logging
 import os
+import secrets
 import signal
+import socket
 import sqlite3
 import time
 from collections import Counter as Tally
@@ -56,7 +68,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from alerts.channels.base import Channel
 from alerts.channels.registry import build_channels, close_channels
 from alerts.outbox import Drainer
-from tracker.config.settings import Settings
+from tracker.config.settings import PostgresDatabase, Settings
 from tracker.daemon.api import build_app, server_options
 from tracker.daemon.intake import Intake
 from tracker.daemon.jobs import Cursor, Job, Poller, Running, SourceHealth, start_scheduler
@@ -88,6 +100,15 @@ READ_CONNECTIONS = 4
 
 LOOP_PROBE_SECONDS = 0.01
 """How often the loop watcher wakes; how late it wakes is the loop's stall (seconds)."""
+
+FOLLOW_LOOKBACK = 20_000
+"""Claim ids below the highest seen that ``follow`` looks at again: on PostgreSQL ids are
+handed out before commit, so another worker's claims can become visible after higher ones."""
+
+
+def worker_id() -> str:
+    """This process's worker id: host, pid and a random suffix (``host:1234:a1b2c3``)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(slots=True)
@@ -140,16 +161,17 @@ class Daemon:
         self.token: str | None = (environ.get(service.token_env) or "").strip() or None
         self.read_token: str | None = (
             (environ.get(service.read_token_env) or "").strip() or None)
-        self.database = str(settings.db_path.resolve())
-        self.reads = ReadPool(settings.db_path, size=READ_CONNECTIONS,
+        self.database = settings.database_label
+        self.reads = ReadPool(settings.database, size=READ_CONNECTIONS,
                               timeout=service.read_timeout_seconds)
         self.intake = Intake(self._process, capacity=service.queue_batches,
                              max_posts=settings.ingest.batch_posts, systemic=systemic)
         metrics.watch_queue(lambda: self.intake.depth)
         self.summary = Summary()
+        self.worker = worker_id()
         self.poller = Poller(
             self.intake.submit, cursor=self._cursor, save_cursor=self._save_cursor,
-            before_search=self._refresh_incidents, metrics=metrics,
+            before_search=self._refresh_incidents, metrics=metrics, lease=self._lease,
         )
         self.running = Running()
         self.accepting = False
@@ -241,6 +263,7 @@ class Daemon:
                 self.poller.add(spec.name, spec.type, source, interval=spec.interval_seconds,
                                 timeout=spec.timeout_seconds)
             self._pipeline = await asyncio.to_thread(self.runtime.pipeline)
+            self._pipeline.holder = self.worker
             embedder = self.runtime.embedder
             await self.runtime.worker.run(lambda: embedder.dim)  # load the model now
             index = self.runtime.index()
@@ -254,6 +277,7 @@ class Daemon:
         self._drainer = Drainer(
             self.runtime.store.outbox, self._channels, self.runtime.retry_policy(),
             blocking=self._writer, on_result=self._delivery_result,
+            holder=self.worker, claim_seconds=settings.service.lease_seconds,
         )
         self.intake.start()
         self._scheduler = start_scheduler(self._jobs())
@@ -263,8 +287,8 @@ class Daemon:
         for health in self.health.values():
             if health.disabled:
                 log.warning("%s", health.disabled)
-        log.info("ready: %d sources polled, %d disabled; %d channels; database %s",
-                 sum(1 for h in self.health.values() if not h.disabled),
+        log.info("ready: worker %s; %d sources polled, %d disabled; %d channels; database %s",
+                 self.worker, sum(1 for h in self.health.values() if not h.disabled),
                  sum(1 for h in self.health.values() if h.disabled), len(self._channels),
                  self.database)
 
@@ -283,6 +307,7 @@ class Daemon:
             ("drain", s.drain_seconds, self._drain),
             ("save-index", s.save_index_seconds, self._save_index),
             ("follow", s.follow_seconds, self._follow),
+            ("orphans", s.lease_seconds, self._orphans),
         ):
             jobs.append(Job(job_id, seconds, self.running.job(job_id, fn),
                             jitter=min(1.0, seconds / 20), now=job_id == "drain"))
@@ -314,6 +339,7 @@ class Daemon:
                         self.summary.sent += report.sent
         try:
             if self._pipeline is not None:
+                await self._release_leases()
                 await self._save_index()
                 self.summary.vectors = len(self.runtime.index())
                 self.summary.pending = (
@@ -357,6 +383,24 @@ class Daemon:
     async def _writer(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` on the pipeline's database writer thread."""
         return await self.pipeline.run_db(functools.partial(fn, *args, **kwargs))
+
+    async def _lease(self, name: str) -> str | None:
+        """Take or renew source ``name``'s lease: None when this worker holds it now, else
+        the worker that does."""
+        store = self.runtime.store
+        key = f"source:{name}"
+        seconds = self.settings.service.lease_seconds
+        if await self.pipeline.run_db(store.acquire, key, self.worker, seconds):
+            return None
+        holder = await self.pipeline.run_db(store.holder_of, key)
+        return holder or "another worker"
+
+    async def _release_leases(self) -> None:
+        """Give up this worker's source leases (stopping): another takes them at once."""
+        for name in self.health:
+            with contextlib.suppress(Exception):
+                await self.pipeline.run_db(self.runtime.store.release, f"source:{name}",
+                                           self.worker)
 
     async def _cursor(self, name: str) -> Cursor | None:
         return await self.reads.run(lambda store: store.cursor(name))
@@ -422,9 +466,18 @@ class Daemon:
 
     async def _evaluate(self) -> None:
         await self._refresh_incidents()
-        monitor = self.runtime.monitor()
-        alerts = await self.pipeline.run_db(monitor.evaluate, [], datetime.now(UTC))
+        alerts = await self.pipeline.run_db(self.pipeline.evaluate_now, datetime.now(UTC))
         self._alerted(alerts)
+
+    async def _orphans(self) -> None:
+        """Process the posts stored more than ``lease_seconds`` ago and never processed:
+        their worker died between committing them and clustering them."""
+        before = time.time() - self.settings.service.lease_seconds
+        report = await self.pipeline.run_db(
+            functools.partial(self.runtime.catch_up, older_than=before))
+        if report.linked or report.narratives:
+            log.info("orphaned posts processed: %d links, %d narratives", report.linked,
+                     report.narratives)
 
     async def _drain(self) -> None:
         if self._drainer is None:
@@ -445,9 +498,9 @@ class Daemon:
         async with self._index_lock:
             index = self.runtime.index()
             model = self.runtime.embedder.name
+            after = max(0, self._followed - FOLLOW_LOOKBACK)
             while True:
-                found = await self.reads.run(
-                    functools.partial(_claim_ids_after, after=self._followed))
+                found = await self.reads.run(functools.partial(_claim_ids_after, after=after))
                 if not len(found):
                     break
                 missing = await self.runtime.worker.run(_not_held, index, found)
@@ -463,13 +516,15 @@ class Daemon:
                         log.warning("%d claims of another process have no stored vector for "
                                     "%s: not searchable until `claimwatch index rebuild`",
                                     unembedded, model)
-                self._followed = int(found[-1])
+                self._followed = max(self._followed, int(found[-1]))
+                after = int(found[-1])
         if added:
             self.followed += added
             log.info("%d claims committed by another process added to the index", added)
             async with self.query_lock:
                 await self.reads.run(self.runtime.term_stats, limited=False)
-            # their narratives too: the clusterer works from what is stored now
+            # their narratives too: the clusterer works from what is stored now (the
+            # clustering revision makes processing read them again when they changed)
             await self.pipeline.run_db(self.pipeline.engine.reload)
         return added
 
@@ -502,8 +557,13 @@ class Daemon:
             changed = [i for i, sig in signature.items() if self._incidents.get(i) != sig]
             log.info("incidents changed (%s): linking against %d incidents from now on",
                      ", ".join(changed) or "removed", len(incidents))
-            await self.pipeline.run_db(self._relink, changed)
+            await self.pipeline.run_db(self._relink_coordinated, changed)
         self._incidents = signature
+
+    def _relink_coordinated(self, changed: list[str]) -> None:
+        """:meth:`_relink` in one coordinated transaction (the clustering locks held)."""
+        with self.pipeline.coordinated():
+            self._relink(changed)
 
     def _relink(self, changed: list[str]) -> None:
         """On the writer thread: narratives read again, a fresh linker, and the posts in
@@ -522,10 +582,11 @@ class Daemon:
         """Whether the daemon is healthy, and what ``GET /healthz`` shows: to anyone, up
         or not, queue depth and each source's last poll; with ``detail`` (a reader) also
         the database file, the database's error and each source's reason."""
-        database_ok, problem = await asyncio.to_thread(_database_reachable, self.database)
+        database_ok, problem = await asyncio.to_thread(_database_reachable, self.settings.database)
         sources = {name: h.as_dict() for name, h in self.health.items()}
         if not detail:
             for shown in sources.values():
+                shown["held_by"] = None
                 shown["reason"] = None if shown["ok"] is not False else "failing"
                 shown["disabled"] = "disabled" if shown["disabled"] else None
         payload: dict[str, Any] = {
@@ -539,6 +600,7 @@ class Daemon:
         }
         if detail:
             payload["database"] = self.database
+            payload["worker"] = self.worker
             payload["followed_claims"] = self.followed
             if problem:
                 payload["database_error"] = problem
@@ -573,15 +635,17 @@ def systemic(exc: Exception) -> bool:
     return isinstance(exc, StoreError | IndexFileError | ModelError | OSError | MemoryError)
 
 
-def _database_reachable(path: str) -> tuple[bool, str | None]:
-    """Open the database read-only on a connection of its own and read from it."""
+def _database_reachable(target: Path | PostgresDatabase) -> tuple[bool, str | None]:
+    """Open the database (SQLite file or PostgreSQL) read-only on a connection of its own
+    and read its schema version from it."""
     try:
-        with contextlib.closing(
-            sqlite3.connect(f"{Path(path).as_uri()}?mode=ro", uri=True, timeout=2.0)
-        ) as db:
-            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        store = Store(target, readonly=True)
+        try:
+            store.schema_version  # noqa: B018 - a read that reaches the database
+        finally:
+            store.close()
         return True, None
-    except sqlite3.Error as exc:
+    except (StoreError, sqlite3.Error) as exc:
         return False, str(exc)
 
 
