@@ -40,13 +40,88 @@ from aiohttp import web
 from conftest import CACHE_DIR, ROOT, run_cli
 
 from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.models import Alert, AlertEvent, ClaimKind, Status
 from tracker.store import Store
+from tracker.store.outbox import DeliveryState
 
 T = TypeVar("T")
 
 API_TOKEN = "workers-token-31c7"
 SECRET = "workers-secret-8e2"
 FEED = "desk-feed"
+
+
+# --------------------------------------------------------------------------- the store's part
+
+
+@pytest.fixture(params=["sqlite"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return str(tmp_path / "shared.db")
+
+
+def test_a_lease_is_held_by_one_worker_until_it_runs_out(target: str) -> None:
+    one, two = Store(target), Store(target)  # two workers' connections
+    try:
+        t = 1_000_000.0
+        assert one.acquire("source:feed", "w1", 30, now=t)
+        assert not two.acquire("source:feed", "w2", 30, now=t + 1), "held by w1"
+        assert two.holder_of("source:feed", now=t + 1) == "w1"
+        assert one.acquire("source:feed", "w1", 30, now=t + 20), "its holder renews it"
+        assert not two.acquire("source:feed", "w2", 30, now=t + 40), "renewed until t + 50"
+        assert two.acquire("source:feed", "w2", 30, now=t + 51), "w1 stopped renewing"
+        assert not one.acquire("source:feed", "w1", 30, now=t + 52)
+        one.release("source:feed", "w1")  # not its lease any more: nothing happens
+        assert one.holder_of("source:feed", now=t + 52) == "w2"
+        two.release("source:feed", "w2")
+        assert one.holder_of("source:feed", now=t + 52) is None
+        assert one.acquire("source:feed", "w1", 30, now=t + 53), "released: free at once"
+        assert two.acquire("source:other", "w2", 30, now=t + 53), "leases are by name"
+    finally:
+        one.close()
+        two.close()
+
+
+def _alert(alert_id: str, at: datetime) -> Alert:
+    return Alert(
+        alert_id=alert_id, event=AlertEvent.RAISED, rule="outrunning", incident_id="nushki",
+        incident_title="Nushki bus bombing", narrative_id=1, label="TTP is behind it",
+        kind=ClaimKind.ATTRIBUTION, actors=("TTP",), status=Status.SPECULATIVE,
+        severity="low", at=at, spread_rate=0.6, verified_rate=0.0, ratio=3.0, posts=6,
+        authors=6, reach=600, window_minutes=10.0, first_seen=at, minutes_since_incident=25.0,
+    )
+
+
+def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(target: str) -> None:
+    one, two = Store(target), Store(target)
+    try:
+        t = 2_000_000.0
+        at = datetime(2026, 11, 20, 10, tzinfo=UTC)
+        for n in range(3):
+            one.outbox.enqueue(_alert(f"a-{n}", at), ["desk", "mail"], now=t)
+        mine = one.outbox.claim_due("w1", 30, now=t + 1, limit=4)
+        theirs = two.outbox.claim_due("w2", 30, now=t + 1, limit=100)
+        assert len(mine) == 4 and len(theirs) == 2
+        assert not {d.id for d, _, _ in mine} & {d.id for d, _, _ in theirs}
+        assert [a.alert_id for _, a, _ in mine] == ["a-0", "a-0", "a-1", "a-1"], "oldest first"
+        assert not two.outbox.claim_due("w2", 30, now=t + 2), "all claimed"
+        # w1 sends one, fails one (retry at t + 5), then dies holding the other two
+        one.outbox.sent(mine[0][0].id, "HTTP 200", now=t + 2)
+        one.outbox.failed(mine[1][0].id, "HTTP 503", attempts=1, retry_at=t + 5, now=t + 2)
+        for delivery, _, _ in theirs:
+            two.outbox.sent(delivery.id, "HTTP 200", now=t + 2)
+        retried = two.outbox.claim_due("w2", 30, now=t + 6)
+        assert [d.id for d, _, _ in retried] == [mine[1][0].id], "the failed one, when due"
+        two.outbox.sent(retried[0][0].id, "HTTP 200", now=t + 6)
+        assert not two.outbox.claim_due("w2", 30, now=t + 30), "w1's claims still hold"
+        taken_over = two.outbox.claim_due("w2", 30, now=t + 32)
+        assert sorted(d.id for d, _, _ in taken_over) == sorted(d.id for d, _, _ in mine[2:])
+        for delivery, _, _ in taken_over:
+            two.outbox.sent(delivery.id, "HTTP 200", now=t + 33)
+        assert one.outbox.counts()[DeliveryState.SENT.value] == 6
+        assert one.outbox.counts()[DeliveryState.PENDING.value] == 0
+    finally:
+        one.close()
+        two.close()
 
 
 # --------------------------------------------------------------------------- upstream
@@ -443,6 +518,7 @@ def test_two_workers_share_one_database_and_survive_a_kill(
             # one alert per narrative and rule (the cooldown is ten hours)
             assert raised(store) and max(raised(store).values()) == 1
             mine = stories(store)
+            made = store.count("narratives")
             posts_in_order = stored_posts(store)
             alerted = raised_stories(store)
         finally:
@@ -465,6 +541,8 @@ def test_two_workers_share_one_database_and_survive_a_kill(
     reference = Store(alone / "alone.db")
     try:
         assert stories(reference) == mine
+        # no narrative was made twice and merged later: as many were ever made
+        assert reference.count("narratives") == made
         assert raised_stories(reference) == alerted
     finally:
         reference.close()
