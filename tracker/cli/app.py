@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 from tracker import __version__
 from tracker.cli.alerts import alerts_app, replay
 from tracker.cli.common import ROOT_CONFIG, ConfigOpt, err, out
+from tracker.cli.db import db_app
 from tracker.cli.eval import eval_app
 from tracker.cli.incidents import finding_app, incident_app
 from tracker.cli.index import index_app
@@ -64,6 +65,7 @@ app.add_typer(finding_app, name="finding")
 app.add_typer(narrative_app, name="narrative")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(eval_app, name="eval")
+app.add_typer(db_app, name="db")
 app.command("ingest")(ingest)
 app.command("query")(query)
 app.command("narratives")(narratives)

@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,7 +79,7 @@ def daemon_get(
     if health is None or not isinstance(health[1], dict):
         return None
     served = health[1].get("database")
-    if not isinstance(served, str) or Path(served) != settings.db_path.resolve():
+    if not isinstance(served, str) or served != settings.database_label:
         return None
     query = {k: str(v) for k, v in (params or {}).items() if v is not None}
     target = path + ("?" + urlencode(query) if query else "")

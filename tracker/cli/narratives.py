@@ -113,7 +113,7 @@ def narrative_show(
         from tracker.evaluation.plot import chart_narrative
         from tracker.store import Store
 
-        store = Store(settings.db_path)
+        store = Store(settings.database)
         try:
             live = store.resolve_narrative(narrative_id) or narrative_id
             window = settings.rules[0].window_minutes if settings.rules else 15.0

@@ -31,7 +31,7 @@ def plot(
     over event time, with findings and alerts marked."""
     settings = settings_of(config)
     window = settings.rules[0].window_minutes if settings.rules else 15.0
-    store = Store(db if db is not None else settings.db_path)
+    store = Store(db if db is not None else settings.database)
     try:
         path = chart_incident(store, incident, output, top=top, window_minutes=window,
                               hours=hours)

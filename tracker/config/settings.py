@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -37,6 +40,7 @@ __all__ = [
     "LinkingSettings",
     "NarrativeSettings",
     "OutboxSettings",
+    "PostgresDatabase",
     "RuleSettings",
     "ServiceSettings",
     "Settings",
@@ -57,8 +61,60 @@ class _Section(BaseModel):
 class StorageSettings(_Section):
     path: str = Field(
         "claimwatch.db",
-        description="SQLite database file, the source of truth (WAL mode).",
+        description="SQLite database file, the source of truth (WAL mode); used when `url` "
+        "is empty.",
     )
+    url: str = Field(
+        "",
+        description="PostgreSQL instead of SQLite, for several workers on one database: "
+        "postgresql://user@host:port/database, without a password (see `password_env`). "
+        "Empty: the SQLite file at `path`.",
+    )
+    password_env: str = Field(
+        "CLAIMWATCH_DB_PASSWORD",
+        description="Environment variable holding the PostgreSQL password (libpq's "
+        "PGPASSWORD and ~/.pgpass work too).",
+    )
+    pg_schema: str = Field(
+        "",
+        description="PostgreSQL schema to keep claimwatch's tables in (it must exist); "
+        "empty: the server's search_path.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("a database URL starts with postgresql://")
+        parts = urlsplit(value)
+        if parts.password is not None or "password=" in parts.query:
+            raise ValueError(
+                "the URL carries a password: remove it and set the environment variable "
+                "named by [storage] password_env instead"
+            )
+        return value
+
+    @field_validator("pg_schema")
+    @classmethod
+    def _schema(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+            raise ValueError("a plain lower-case name (letters, digits, _)")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresDatabase:
+    """A PostgreSQL database as ``[storage]`` names it (what the store opens): the URL
+    without a password, the environment variable with the password, the schema."""
+
+    url: str
+    password_env: str
+    pg_schema: str = ""
+
+    def __str__(self) -> str:
+        return self.url
 
 
 class IndexSettings(_Section):
@@ -536,7 +592,30 @@ class Settings(_Section):
 
     @property
     def db_path(self) -> Path:
+        """The SQLite file (whether or not ``[storage] url`` names PostgreSQL instead)."""
         return Path(self.storage.path).expanduser()
+
+    @property
+    def database(self) -> Path | PostgresDatabase:
+        """The database to open: the PostgreSQL one of ``[storage] url`` when set, else
+        the SQLite file of ``[storage] path``."""
+        if self.storage.url:
+            return PostgresDatabase(
+                self.storage.url, self.storage.password_env, self.storage.pg_schema
+            )
+        return self.db_path
+
+    @property
+    def database_label(self) -> str:
+        """Which database, as the daemon reports it (``/healthz``) and the CLI compares it:
+        the SQLite file's absolute path, or the PostgreSQL URL's host, port and database
+        (no user, no password)."""
+        if self.storage.url:
+            parts = urlsplit(self.storage.url)
+            port = f":{parts.port}" if parts.port else ""
+            schema = f"?schema={self.storage.pg_schema}" if self.storage.pg_schema else ""
+            return f"postgresql://{parts.hostname or 'localhost'}{port}{parts.path}{schema}"
+        return str(self.db_path.resolve())
 
     @property
     def index_dir(self) -> Path:
@@ -651,6 +730,8 @@ def _validate(data: dict[str, Any], origin: str) -> Settings:
         else:
             wanted = err["msg"].replace("Input should be", "must be").replace("Value error, ", "")
         got = err.get("input")
+        if loc[:2] == ["storage", "url"]:
+            got = "(not shown: it may hold a password)"
         hint = _hint_for(loc)
         raise ConfigError(
             f"bad setting {where} in {origin}: {wanted}, got {got!r}. {hint}"

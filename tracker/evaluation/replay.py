@@ -6,7 +6,8 @@ narratives are consolidated every ``[service] consolidate_seconds`` of event tim
 the last post the clock runs on until open alerts have had time to resolve. The same file
 therefore gives the same alert events every time.
 
-A replay works in its own database (a temporary one unless ``db`` is given), with the
+A replay works in its own database (a temporary SQLite file unless ``db`` is given; with
+``[storage] url``, a schema of its own in that PostgreSQL database, dropped at the end), with the
 incidents of the settings and of the configured database, so it never touches what the
 daemon has stored. Alerts are recorded with their deliveries held, unless ``deliver``.
 """
@@ -14,7 +15,8 @@ daemon has stored. Alerts are recorded with their deliveries held, unless ``deli
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +29,7 @@ from tracker.linking.incidents import incident_from_settings
 from tracker.models import Alert, AlertEvent, Incident, Post
 from tracker.pipeline import Rejected, reject
 from tracker.runtime import Runtime
-from tracker.store import Store
+from tracker.store import Store, scratch_schema
 
 __all__ = [
     "ReplayReport",
@@ -82,8 +84,9 @@ def configured_incidents(settings: Settings) -> list[Incident]:
     """The incidents of the configured database (when it exists) with those of the
     settings, which win on the same id."""
     found: dict[str, Incident] = {}
-    if settings.db_path.is_file():
-        store = Store(settings.db_path)
+    target = settings.database
+    if not isinstance(target, Path) or target.is_file():
+        store = Store(target)
         try:
             found.update({i.id: i for i in store.incidents()})
         finally:
@@ -92,6 +95,18 @@ def configured_incidents(settings: Settings) -> list[Incident]:
         incident = incident_from_settings(item)
         found[incident.id] = incident
     return list(found.values())
+
+
+@contextmanager
+def _replay_schema(settings: Settings, db: Path | None) -> Iterator[str]:
+    """On PostgreSQL (no ``db`` file given): a fresh schema of the configured database for
+    this replay's tables, dropped at the end; its name. "" on SQLite (a temporary file)."""
+    target = settings.database
+    if db is not None or isinstance(target, Path):
+        yield ""
+        return
+    with scratch_schema(target, "claimwatch_replay") as name:
+        yield name
 
 
 def _incidents(settings: Settings, only: str | None) -> list[Incident]:
@@ -149,13 +164,18 @@ async def replay(
     if posts:
         report.first_post, report.last_post = posts[0].created_at, posts[-1].created_at
 
-    with tempfile.TemporaryDirectory(prefix="claimwatch-replay-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="claimwatch-replay-") as scratch,
+        _replay_schema(settings, db) as schema,
+    ):
         folder = Path(scratch)
         path = db if db is not None else folder / "replay.db"
         index_dir = (db.parent / f"{db.stem}-indexes") if db is not None else folder / "idx"
+        storage = {"path": str(path), "url": settings.storage.url if schema else "",
+                   "pg_schema": schema}
         local = settings.model_copy(
             update={
-                "storage": settings.storage.model_copy(update={"path": str(path)}),
+                "storage": settings.storage.model_copy(update=storage),
                 "index": settings.index.model_copy(update={"dir": str(index_dir)}),
                 "incidents": (),
             }

@@ -60,12 +60,12 @@ class ConflictRow:
 
 
 # What value_posts and has_value_posts read (incident id, start, end): claims giving
-# values or naming actors, in the incident's live narratives, posted in the window. The
-# CROSS JOINs keep SQLite on the time index of posts (not every claim of the incident
-# through narrative_claims' key).
+# values or naming actors, in the incident's live narratives, posted in the window. On
+# SQLite the CROSS JOINs keep the planner on the time index of posts (not every claim of
+# the incident through narrative_claims' key); PostgreSQL has no CROSS JOIN ... ON.
 _VALUE_POSTS = (
-    "FROM posts p CROSS JOIN claims c ON c.post_id = p.id "
-    "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+    "FROM posts p {cross} claims c ON c.post_id = p.id "
+    "{cross} narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
     "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
     "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
     "(c.kind = 'attribution' AND c.negated = 0 AND (c.actors != '[]' OR c.candidates != '[]')))"
@@ -78,15 +78,15 @@ class AlertTables(Tables):
     def window_posts(self, narrative_id: int, start: datetime, end: datetime) -> list[Sample]:
         """The posts of a live narrative with ``start < created_at <= end``."""
         rows = self._all(
-            "SELECT np.at, p.author, coalesce(json_extract(p.metrics, '$.followers'), 0), "
+            "SELECT np.at, p.author, p.metrics, "
             "np.confirmed, np.role, np.stance "
             "FROM narrative_posts np JOIN posts p ON p.id = np.post_id "
             "WHERE np.narrative_id = ? AND np.at > ? AND np.at <= ? ORDER BY np.at",
             (narrative_id, ts(start), ts(end)),
         )
         return [
-            Sample(dt(r[0]), r[1], int(r[2]) if isinstance(r[2], int | float) else 0,
-                   bool(r[3]), r[4], Stance(r[5]) if r[5] else None)
+            Sample(dt(r[0]), r[1], _followers(r[2]), bool(r[3]), r[4],
+                   Stance(r[5]) if r[5] else None)
             for r in rows
         ]
 
@@ -185,12 +185,15 @@ class AlertTables(Tables):
 
     # -- conflict rules -------------------------------------------------------------------
 
+    def _value_posts(self) -> str:
+        return _VALUE_POSTS.format(cross="CROSS JOIN" if self.dialect == "sqlite" else "JOIN")
+
     def value_posts(self, incident_id: str, start: datetime, end: datetime) -> list[ValuePost]:
         """Claims of the incident's live narratives posted with ``start < time <= end``
         that give values, or are unnegated attributions naming actors; in time order."""
         rows = self._all(
             "SELECT c.id, nc.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
-            f"c.vals, c.kind, c.negated, c.actors, c.candidates {_VALUE_POSTS} "
+            f"c.vals, c.kind, c.negated, c.actors, c.candidates {self._value_posts()} "
             "ORDER BY p.created_at, c.id",
             (incident_id, ts(start), ts(end)),
         )
@@ -207,7 +210,9 @@ class AlertTables(Tables):
 
     def has_value_posts(self, incident_id: str, start: datetime, end: datetime) -> bool:
         """Whether :meth:`value_posts` would find anything (cheap: the first row only)."""
-        row = self._one(f"SELECT 1 {_VALUE_POSTS} LIMIT 1", (incident_id, ts(start), ts(end)))
+        row = self._one(
+            f"SELECT 1 {self._value_posts()} LIMIT 1", (incident_id, ts(start), ts(end))
+        )
         return row is not None
 
     def conflict_rows(self, incident_id: str | None = None) -> list[ConflictRow]:
@@ -251,6 +256,16 @@ class AlertTables(Tables):
              ts(state.below_since) if state.below_since else None,
              json.dumps(conflict) if conflict is not None else None),
         )
+
+
+def _followers(metrics: str) -> int:
+    """The ``followers`` a post's metrics JSON reports, as SQLite's ``json_extract`` read
+    it before (a number, truncated; 0 when absent or not a number)."""
+    try:
+        value = json.loads(metrics).get("followers") if metrics else None
+        return int(value) if isinstance(value, int | float) else 0
+    except (ValueError, AttributeError, OverflowError):  # not an object; inf or nan
+        return 0
 
 
 def _state(row: Sequence[Any]) -> RuleState:

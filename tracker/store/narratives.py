@@ -43,17 +43,24 @@ class NarrativeState:
 _NARRATIVE_STATS = """
 SELECT n.id, n.incident_id, n.kind, n.actors, n.negated, coalesce(c.text, ''), n.status,
        n.first_seen, fp.ext_id, count(np.post_id), count(DISTINCT p.author), n.claims,
-       sum(p.tier = 'official'), sum(p.tier = 'verified'), sum(p.tier = 'unverified'),
-       max(np.at), sum(np.at >= ?), n.candidates,
-       sum(np.role = 'reply'), sum(np.role = 'repost'), sum(np.stance = 'support'),
-       sum(np.stance = 'deny'), sum(np.stance = 'query'), sum(np.stance = 'comment')
+       sum(CASE WHEN p.tier = 'official' THEN 1 ELSE 0 END),
+       sum(CASE WHEN p.tier = 'verified' THEN 1 ELSE 0 END),
+       sum(CASE WHEN p.tier = 'unverified' THEN 1 ELSE 0 END),
+       max(np.at), sum(CASE WHEN np.at >= ? THEN 1 ELSE 0 END), n.candidates,
+       sum(CASE WHEN np.role = 'reply' THEN 1 ELSE 0 END),
+       sum(CASE WHEN np.role = 'repost' THEN 1 ELSE 0 END),
+       sum(CASE WHEN np.stance = 'support' THEN 1 ELSE 0 END),
+       sum(CASE WHEN np.stance = 'deny' THEN 1 ELSE 0 END),
+       sum(CASE WHEN np.stance = 'query' THEN 1 ELSE 0 END),
+       sum(CASE WHEN np.stance = 'comment' THEN 1 ELSE 0 END)
 FROM narratives n
 JOIN posts fp ON fp.id = n.first_post_id
 LEFT JOIN claims c ON c.id = n.label_claim_id
 LEFT JOIN narrative_posts np ON np.narrative_id = n.id
 LEFT JOIN posts p ON p.id = np.post_id
 WHERE n.merged_into IS NULL {where}
-GROUP BY n.id
+GROUP BY n.id, c.text, fp.ext_id
+ORDER BY n.id
 """
 
 
@@ -193,10 +200,11 @@ class NarrativeTables(Tables):
                 "UPDATE narratives SET claims = claims + 1, unsure = unsure + ?, vector_sum = ?, "
                 "labelled = CASE WHEN claims = 0 THEN labelled ELSE 0 END, "
                 "updated_at = ?, first_post_id = CASE WHEN ? < first_seen THEN ? "
-                "ELSE first_post_id END, first_seen = min(first_seen, ?) WHERE id = ?",
+                "ELSE first_post_id END, first_seen = CASE WHEN ? < first_seen THEN ? "
+                "ELSE first_seen END WHERE id = ?",
                 (
                     int(unsure), np.asarray(vector_sum, np.float32).tobytes(), time.time(),
-                    ts(at), post_rowid, ts(at), narrative_id,
+                    ts(at), post_rowid, ts(at), ts(at), narrative_id,
                 ),
             )
         if confirmed:  # a post with several claims is verified reporting if one of them is
@@ -285,9 +293,10 @@ class NarrativeTables(Tables):
             )
             # a post that was a reply in one and a claim in the other is a claim in both
             self._run(
-                "UPDATE narrative_posts SET role = 'claim', confirmed = max(confirmed, "
+                "UPDATE narrative_posts SET role = 'claim', confirmed = CASE WHEN "
                 "(SELECT d.confirmed FROM narrative_posts d WHERE d.narrative_id = ? "
-                "AND d.post_id = narrative_posts.post_id)) WHERE narrative_id = ? AND post_id IN "
+                "AND d.post_id = narrative_posts.post_id) > confirmed THEN 1 ELSE confirmed "
+                "END WHERE narrative_id = ? AND post_id IN "
                 "(SELECT post_id FROM narrative_posts WHERE narrative_id = ? AND role = 'claim')",
                 (drop, keep, drop),
             )
@@ -299,17 +308,19 @@ class NarrativeTables(Tables):
                 "first_post_id = CASE WHEN (SELECT first_seen FROM narratives WHERE id = ?) "
                 "< first_seen THEN (SELECT first_post_id FROM narratives WHERE id = ?) "
                 "ELSE first_post_id END, "
-                "first_seen = min(first_seen, (SELECT first_seen FROM narratives WHERE id = ?)) "
-                "WHERE id = ?",
+                "first_seen = CASE WHEN (SELECT first_seen FROM narratives WHERE id = ?) "
+                "< first_seen THEN (SELECT first_seen FROM narratives WHERE id = ?) "
+                "ELSE first_seen END WHERE id = ?",
                 (drop, drop, np.asarray(vector_sum, np.float32).tobytes(), time.time(), drop,
-                 drop, drop, keep),
+                 drop, drop, drop, keep),
             )
             self._run("UPDATE narratives SET merged_into = ?, claims = 0 WHERE id = ?",
                       (keep, drop))
             self._run("UPDATE narratives SET merged_into = ? WHERE merged_into = ?", (keep, drop))
-            self._run(
-                "UPDATE OR IGNORE rule_states SET narrative_id = ? WHERE narrative_id = ?",
-                (keep, drop),
+            self._run(  # those rules only that have no state on keep yet
+                "UPDATE rule_states SET narrative_id = ? WHERE narrative_id = ? AND rule NOT IN "
+                "(SELECT rule FROM rule_states WHERE narrative_id = ?)",
+                (keep, drop, keep),
             )
             self._run("DELETE FROM rule_states WHERE narrative_id = ?", (drop,))
         return [(r[0], r[1], r[2]) for r in clashes]
@@ -417,7 +428,7 @@ class NarrativeTables(Tables):
         needs, without counting posts."""
         sql = (
             "SELECT n.id, n.kind, n.actors, n.candidates, n.negated, n.first_seen, "
-            "coalesce(c.text, ''), n.status, n.unsure * 1.0 / max(n.claims, 1), c.vals "
+            "coalesce(c.text, ''), n.status, n.unsure, n.claims, c.vals "
             "FROM narratives n "
             "LEFT JOIN claims c ON c.id = n.label_claim_id "
             "WHERE n.merged_into IS NULL AND n.incident_id = ?"
@@ -431,8 +442,8 @@ class NarrativeTables(Tables):
                                   (incident_id, *part))
         return [
             (r[0], ClaimKind(r[1]), tuple(sorted({*json.loads(r[2]), *json.loads(r[3])})),
-             bool(r[4]), dt(r[5]), r[6], Status(r[7]), float(r[8]),
-             tuple(json.loads(r[9])) if r[9] else ())
+             bool(r[4]), dt(r[5]), r[6], Status(r[7]), r[8] * 1.0 / max(r[9], 1),
+             tuple(json.loads(r[10])) if r[10] else ())
             for r in rows
         ]
 

@@ -1,11 +1,13 @@
-"""Reads on a pool: read-only WAL connections to the database, each on a thread of its own,
-so a read never waits for the writer's transaction (it sees the last commit) and never
-holds up the event loop.
+"""Reads on a pool: read-only connections to the database (SQLite in WAL mode, or
+PostgreSQL with ``default_transaction_read_only``), each on a thread of its own, so a read
+never waits for the writer's transaction (it sees the last commit) and never holds up the
+event loop.
 
 ``await pool.run(fn)`` calls ``fn(store)`` on a free read-only :class:`~tracker.store.Store`
 (at most ``size`` reads at once; more wait for a free connection). Each call has a time
 limit: once ``timeout`` seconds have passed since it started, SQLite interrupts the statement
-running then (or the next one) and the call raises
+running then (or the next one; PostgreSQL: ``statement_timeout`` stops each statement at
+the limit) and the call raises
 :class:`~tracker.errors.ReadTimeoutError`. Python work between statements is not
 interrupted; the limit bounds what the database does for one read.
 """
@@ -22,18 +24,21 @@ from pathlib import Path
 from typing import TypeVar
 
 from tracker.errors import ReadTimeoutError
-from tracker.store import Store
+from tracker.store import PostgresTarget, Store
 
 __all__ = ["ReadPool"]
 
 T = TypeVar("T")
 
 class ReadPool:
-    """``size`` read-only connections to the database at ``path`` on as many threads,
-    opened on first use; reads limited to ``timeout`` seconds each. Close it at exit."""
+    """``size`` read-only connections to the database at ``target`` (a SQLite path, a
+    PostgreSQL URL or target) on as many threads, opened on first use; reads limited to
+    ``timeout`` seconds each. Close it at exit."""
 
-    def __init__(self, path: str | Path, *, size: int = 4, timeout: float = 10.0) -> None:
-        self.path = Path(path)
+    def __init__(
+        self, target: str | Path | PostgresTarget, *, size: int = 4, timeout: float = 10.0
+    ) -> None:
+        self.target = target
         self.size = max(1, size)
         self.timeout = timeout
         self._executor = ThreadPoolExecutor(self.size, thread_name_prefix="claimwatch-reads")
@@ -76,7 +81,7 @@ class ReadPool:
             pass
         with self._lock:
             if len(self._opened) < self.size:
-                store = Store(self.path, readonly=True)
+                store = Store(self.target, readonly=True)
                 self._opened.append(store)
                 return store
         return self._free.get()  # every connection is busy: the next one freed
