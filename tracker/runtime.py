@@ -3,7 +3,8 @@ embedder, index and pipeline. The CLI and the daemon build one and close it at e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -36,6 +37,7 @@ from tracker.pipeline import Pipeline
 from tracker.rules.monitor import AlertMonitor, Rule
 from tracker.search.retrieval import Bm25, fuse
 from tracker.store import ClaimRow, Store
+from tracker.store.leases import CLUSTERING
 
 __all__ = ["Runtime", "shared_embedder"]
 
@@ -267,6 +269,9 @@ class Runtime:
             values=[v.as_dict() for v in reading.values],
         )
         with self.store.transaction():
+            # no other worker evaluates the rules meanwhile (an alert resolved twice)
+            self.store.lock_clustering([CLUSTERING, incident_id],
+                                       self.settings.service.lease_seconds)
             self.engine().refresh_statuses(incident_id)
             self.monitor().review(when)  # a finding resolves the alerts it decides
         return next(f for f, _ in self.store.findings(incident_id) if f.id == finding_id)
@@ -339,12 +344,30 @@ class Runtime:
         linker = self.linker(only=incident_id)
         rowids = self.store.post_rowids_between(incident.started_at, incident.ends_at)
         total = ProcessReport()
-        for start in range(0, len(rowids), 2000):
-            report = self.engine().process(rowids[start : start + 2000], linker, mark=False)
-            total.linked += report.linked
-            total.narratives += report.narratives
-        self.engine().consolidate()
+        with self._coordinated(incident_id):
+            for start in range(0, len(rowids), 2000):
+                report = self.engine().process(rowids[start : start + 2000], linker, mark=False)
+                total.linked += report.linked
+                total.narratives += report.narratives
+            self.engine().consolidate()
         return total
+
+    @contextmanager
+    def _coordinated(self, incident_id: str) -> Iterator[None]:
+        """Narratives changed outside a batch, as other workers expect it: the pipeline's
+        coordinated transaction; without a pipeline (a CLI verb) the clustering locks, the
+        narratives read again under them, and the clustering revision bumped."""
+        if self._pipeline is not None:
+            with self._pipeline.coordinated():
+                yield
+            return
+        with self.store.transaction():
+            self.store.lock_clustering([CLUSTERING, incident_id],
+                                       self.settings.service.lease_seconds)
+            self.engine().reload()
+            yield
+            _, clock = self.store.clustering_revision()
+            self.store.bump_clustering_revision(clock, "cli")
 
     def term_stats(self, store: Store | None = None) -> Bm25:
         """BM25 statistics of every stored claim, brought up to date (incrementally)."""
