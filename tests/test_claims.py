@@ -1,6 +1,7 @@
 """Claim analysis as an analyst sees it: kinds, actors, hedges, negations, official voice.
 
-Pure text logic, no model: these run in milliseconds.
+Pure text logic, no model: these run in milliseconds (but for the one test of the kind
+reader by meaning, which runs the real model).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import re
 
 import pytest
 
+from tracker.claims.examples import ExampleReader
 from tracker.claims.extract import (
     ClaimAnalyzer,
     ClaimExtractor,
@@ -21,6 +23,7 @@ from tracker.claims.lexicon import (
     Lexicon,
     actors_from_config,
 )
+from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import ConfigError
 from tracker.models import Claim, ClaimKind
 
@@ -191,6 +194,80 @@ def test_casualty_and_method_kinds(analyzer: ClaimAnalyzer) -> None:
     assert both.kind is ClaimKind.ATTRIBUTION
     assert one(analyzer, "A suicide bomber killed 12 people").kind is ClaimKind.CASUALTY
     assert one(analyzer, "Traffic was diverted near the Quetta station").kind is ClaimKind.OTHER
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "at least 12 killed in Paris attack",
+        "Death toll rises to 12 in Charlie Hebdo shooting",
+        "The death toll has risen",
+        "No one was killed, police say",
+        "Ten journalists killed at the magazine's offices",
+        "Three police officers were among the dead",
+        "All passengers and crew are feared dead",
+        "Germanwings co-pilot crashed the plane killing all 150 on board",
+        "There are no survivors",
+        "Nobody on board survived",
+        "The cartoonists Charb & Cabu are dead.",
+        "Dozens of people were killed in the blast",
+        "Hostage-taker and two hostages killed as police storm the cafe",
+    ],
+)
+def test_a_casualty_claim_gives_a_count_or_a_toll(analyzer: ClaimAnalyzer, text: str) -> None:
+    assert one(analyzer, text).kind is ClaimKind.CASUALTY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Michael Brown was shot dead by police on Saturday",
+        "The officer who killed Michael Brown was named as Darren Wilson",
+        "Mike Brown was killed at 18-year-old age, his family says",
+        "Officer involved in fatal shooting of Michael Brown didn't know he was a suspect",
+    ],
+)
+def test_a_death_told_without_a_count_is_no_casualty_claim(
+    analyzer: ClaimAnalyzer, text: str
+) -> None:
+    # Kept (it names someone), but it answers "what happened", not "how many died".
+    assert one(analyzer, text).kind is not ClaimKind.CASUALTY
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "In what world do you let a cop who killed someone leave town?",
+        "so they killed him for stealing chips and juice gtfoh point is he was unarmed",
+        "What's so frustrating is that now we are talking about a robbery and not the "
+        "killing of an unarmed kid.",
+        'Good thing Australia has strict gun laws. "@RT_com: Approximately 50 hostages may '
+        'be held captive at Lindt cafe"',
+    ],
+)
+def test_opinion_about_a_death_is_not_a_claim_to_check(
+    analyzer: ClaimAnalyzer, text: str
+) -> None:
+    assert analyzer.extract(text) == []
+
+
+def test_the_kind_reader_by_meaning_keeps_opinion_about_a_death_other(
+    analyzer: ClaimAnalyzer, embedder: SentenceTransformerEmbedder
+) -> None:
+    kinds = ExampleReader.for_kinds(embedder.encode)
+    for text in (
+        "Michael Brown was shot dead by police",
+        "So they shot an unarmed kid for stealing cigars",
+    ):
+        claim = analyzer.analyze(text)
+        assert claim.kind is ClaimKind.OTHER
+        refined = kinds.refine_kind(claim, embedder.encode([text])[0])
+        assert refined.kind is ClaimKind.OTHER, text
+    # A casualty phrasing the word lists miss is still read by meaning.
+    text = "The number of victims keeps climbing"
+    claim = analyzer.analyze(text)
+    assert claim.kind is ClaimKind.OTHER
+    assert kinds.refine_kind(claim, embedder.encode([text])[0]).kind is ClaimKind.CASUALTY
 
 
 def test_chatter_is_dropped_claims_are_kept(analyzer: ClaimAnalyzer) -> None:

@@ -46,11 +46,15 @@ State praises their hero", "it was ISIS") and casualties."""
 
 
 def kind_examples(lexicon: Lexicon = DEFAULT_LEXICON) -> dict[str, tuple[str, ...]]:
-    """The lexicon's claim-kind examples, by kind: ``{"attribution": (...), ...}``."""
+    """The lexicon's claim-kind examples, by kind: ``{"attribution": (...), ...}``. The
+    ``other`` examples (opinion about a death, a description counting nobody) hold a
+    claim nearest to them at ``other``: "so they killed him for stealing chips" is near
+    a casualty example, nearer still to an ``other`` one."""
     return {
         ClaimKind.ATTRIBUTION.value: lexicon.attribution_examples,
         ClaimKind.CASUALTY.value: lexicon.casualty_examples,
         ClaimKind.METHOD.value: lexicon.method_examples,
+        ClaimKind.OTHER.value: lexicon.other_examples,
     }
 
 
@@ -95,8 +99,8 @@ class ExampleReader:
         lexicon: Lexicon = DEFAULT_LEXICON,
         threshold: float = KIND_THRESHOLD,
     ) -> ExampleReader:
-        """A reader of claim kinds from the lexicon's attribution, casualty and method
-        examples."""
+        """A reader of claim kinds from the lexicon's attribution, casualty, method and
+        other examples."""
         return cls(kind_examples(lexicon), encode, threshold)
 
     def closest(self, vector: np.ndarray) -> tuple[str, float]:

@@ -19,7 +19,7 @@ from typing import Protocol
 from tracker.claims.lexicon import ACTOR_SLOT, DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon
 from tracker.claims.values import ValueReader
 from tracker.errors import ConfigError
-from tracker.models import Claim, ClaimKind
+from tracker.models import Claim, ClaimKind, Value
 
 __all__ = [
     "ClaimAnalyzer",
@@ -124,6 +124,8 @@ _LAST_WORD = re.compile(r"([^\W\d_]+)[\s,:]*$")
 _FIRST_WORD = re.compile(r"\s*([^\W\d_]+)")
 _POSSESSIVE = re.compile(r"'s$")
 _MASK = "\x00"
+_COUNTED = frozenset({"dead", "injured", "aboard", "passengers"})
+"""Value questions whose answer is a count of casualties or of people at risk."""
 _NEVER = re.compile(r"(?!)")
 
 
@@ -333,6 +335,9 @@ class ClaimAnalyzer:
         self._hedges = _WordList(lexicon.hedges)
         self._official = _WordList(lexicon.official_voice)
         self._casualty = _WordList(lexicon.casualty_cues)
+        self._casualty_counts = (
+            _WordList(lexicon.casualty_counts) if lexicon.casualty_counts else None
+        )
         self._method = _WordList(lexicon.method_cues)
         self._chatter = _WordList(lexicon.chatter)
         self._values = ValueReader(lexicon)
@@ -503,9 +508,10 @@ class ClaimAnalyzer:
             candidates |= self._near_cue(masked, cues)
         if candidates:
             candidates = {self._as_identity(name) for name in candidates}
+        values = self._values.read(sentence)
         if slotted or negated or cues:
             kind = ClaimKind.ATTRIBUTION
-        elif self._casualty.search(low, probe):
+        elif self._casualty.search(low, probe) and self._counts(low, probe, values):
             kind = ClaimKind.CASUALTY
         elif self._method.search(low, probe):
             kind = ClaimKind.METHOD
@@ -521,7 +527,7 @@ class ClaimAnalyzer:
             negated=negated,
             official_voice=official,
             authority=authority,
-            values=self._values.read(sentence),
+            values=values,
         )
         # Check-worthy: an attribution or an official's word keeps it; otherwise chatter
         # ("praying for the victims", "RIP", an insult) drops it, whatever numbers it
@@ -534,6 +540,16 @@ class ClaimAnalyzer:
         if kind is not ClaimKind.OTHER or mentions or _DIGIT.search(probe) is not None:
             return claim, True
         return claim, hedges > 0 or self._has_name(probe, shouting)
+
+    def _counts(self, low: str, text: str, values: tuple[Value, ...]) -> bool:
+        """Whether a sentence with a casualty cue gives a count or a toll: a dead,
+        injured or aboard value read, or a ``casualty_counts`` pattern ("12 killed",
+        "death toll rises", "no one was killed"); "a cop who killed someone" gives none."""
+        if self._casualty_counts is None:
+            return True
+        if any(v.question in _COUNTED for v in values):
+            return True
+        return self._casualty_counts.search(low, text)
 
     def _authority_of(self, low: str) -> str | None:
         """The authority the (lower-cased) sentence is stated on the word of, if any."""

@@ -76,8 +76,8 @@ WORD_FIELDS = frozenset(
 
 EXAMPLE_FIELDS = frozenset(
     {
-        "attribution_examples", "casualty_examples", "method_examples", "deny_examples",
-        "query_examples", "support_examples", "comment_examples",
+        "attribution_examples", "casualty_examples", "method_examples", "other_examples",
+        "deny_examples", "query_examples", "support_examples", "comment_examples",
     }
 )
 """Lexicon fields holding example sentences (plain text, not patterns), labelled by the
@@ -113,6 +113,26 @@ _SUSPECT = (
     r"|bombers?|perpetrators?|terrorists?)"
 )
 _DETAINED = rf"(?:{_SUSPECT}|(?:one\s+|a\s+|the\s+)?(?:man|woman))"
+# A count of people, for casualty_counts: digits (not an age, "18-year-old", nor a time),
+# number words, and quantity words ("dozens", "all", "no one").
+_COUNT = (
+    r"(?:\d[\d,]*(?![\d,]*(?:[\w:.-]|\s*(?:years?|yrs?|am|pm|a\.m|p\.m|%|per\s*cent)\b))"
+    r"|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+    r"|eighty|ninety|(?:a\s+|one\s+)?hundred|(?:a\s+)?dozen|dozens|scores|hundreds|thousands"
+    r"|several|many|multiple|numerous|both|all|no\s+one|nobody|none|a\s+number\s+of)"
+)
+# What a count is a count of, when it stands next to it: "12 killed", "killing 12".
+_HARMED = (
+    r"(?:killed|killing|kills|dead|died|dies|deaths?|injured|injuring|injuries|wounded"
+    r"|wounding|hurt|hospitali[sz]ed|martyred|perished|survived|survivors?|casualt(?:y|ies)"
+    r"|fatalit(?:y|ies)|lost\s+(?:their|his|her)\s+lives?|lives)"
+)
+# Qualifiers before a count: "killing at least 12", "toll rises to over 100".
+_ABOUT = (
+    r"(?:(?:at\s+least|more\s+than|over|nearly|almost|about|around|some|up\s+to|as\s+many"
+    r"\s+as|an\s+estimated|approximately|roughly|close\s+to|another|a\s+further)\s+)?"
+)
 # What militants do when the sentence names them as the ones who did it.
 _STRUCK = (
     r"(?:have\s+|had\s+|has\s+)?(?:attacked|stormed|struck|ambushed|opened\s+fire"
@@ -132,8 +152,9 @@ class Lexicon:
     "denied involvement"), ``negation_reversers`` (words just before a negation that undo
     it: "have *not* ruled out"), ``hedges`` (each one found adds ``hedge_step`` to the
     hedge score, capped at 1), ``official_voice`` ("police confirmed"),
-    ``casualty_cues``, ``method_cues``, ``chatter`` (marks a sentence with no stronger
-    signal as not check-worthy: "praying for the victims").
+    ``casualty_cues`` (with ``casualty_counts``: a count or a toll), ``method_cues``,
+    ``chatter`` (marks a sentence with no stronger signal as not check-worthy: "praying
+    for the victims", "in what world do you ...").
 
     Words: ``question_marks`` (a sentence holding one counts one hedge), ``stop_names``
     (trimmed off a name in an actor slot), ``person_titles`` (a name after one is a
@@ -149,7 +170,8 @@ class Lexicon:
 
     Examples (:data:`EXAMPLE_FIELDS`, plain sentences, not patterns): ``*_examples``,
     labelled by the field name's first word, for the example reader (claim kinds:
-    attribution, casualty, method; stance: deny, query, support, comment).
+    attribution, casualty, method, and other: talk that a claim nearest to it stays
+    ``other`` for; stance: deny, query, support, comment).
 
     Values a claim gives to a question (:mod:`tracker.claims.values`; patterns unless said):
     ``value_triggers`` (plain lower-case word pieces: a sentence with none is not read),
@@ -474,9 +496,39 @@ class Lexicon:
         r"(?:claimed|took|claiming|taking)\s+(?:at\s+least\s+|over\s+|more\s+than\s+)?"
         r"[\w-]+\s+lives",
         r"survivors?",
+        r"survived",
         r"hospitali[sz]ed",
         r"(?:dozens|scores|hundreds)\s+(?:of\s+)?(?:people|civilians|soldiers|policemen)?",
     )
+    casualty_counts: tuple[str, ...] = (
+        # A count next to a casualty cue: "12 killed", "three police officers were
+        # among the dead", "killing all 150", "no one was killed", "dozens dead".
+        rf"{_COUNT}(?:\s+(?!who\b|that\b|which\b)[\w'’-]+){{0,5}}?\s+{_HARMED}",
+        rf"(?:killed|killing|kills|kill|killed\s+off|injuring|wounding|claimed|claiming|took"
+        rf"|taking|left|leaving)\s+{_ABOUT}{_COUNT}(?!\s+(?:of\s+)?(?:them|us|you|times))",
+        rf"(?:dead|killed|injured|wounded|deaths|casualties|fatalities|victims)\s*:\s*{_ABOUT}"
+        rf"{_COUNT}",
+        # A plural of victims is a count: "Charb & Cabu are dead", "hostages were killed".
+        r"(?:are|were|'re|have\s+been)\s+(?:(?:all|both|now|reportedly|confirmed|feared"
+        r"|believed|thought|presumed|among\s+those)\s+)?(?:dead|killed|injured|wounded|hurt"
+        r"|murdered|shot\s+dead)",
+        # A toll, with or without its figure: "death toll rises", "no survivors".
+        r"(?:death|casualty|body)\s+(?:toll|count)",
+        r"toll\s+(?:\w+\s+){0,3}?(?:rises|rose|risen|climbs|climbed|stands|stood|reaches"
+        r"|reached|hits|jumps|jumped|increases|increased|is|at|of|now)",
+        r"(?:no|zero|any|heavy|mass|multiple|several|many|civilian|further)\s+(?:deaths"
+        r"|casualties|fatalities|injuries|survivors|dead)",
+        r"casualties", r"fatalities", r"no\s+survivors?", r"(?:none|nobody|no\s+one)\s+"
+        r"(?:(?:on\s+board|aboard)\s+)?(?:has\s+|had\s+)?survived",
+        r"among\s+the\s+(?:dead|killed|injured|wounded|victims|casualties)",
+        r"bodies", r"(?:lives|people)\s+(?:were\s+|have\s+been\s+)?lost",
+        r"lost\s+their\s+lives", r"mass\s+(?:killing|murder|shooting|casualty)",
+    )
+    """A casualty cue makes a sentence a casualty claim (how many died or were hurt) only
+    with one of these in it, or with a dead, injured or aboard count the value reader
+    reads: "so they killed him", "a cop who killed someone", "the killing of an unarmed
+    teen" describe a death or judge it and are kind ``other`` (``method`` with a method
+    cue). An empty list asks for no count."""
     method_cues: tuple[str, ...] = (
         r"suicide\s+(?:bomb(?:er|ers|ing|ings)?|attack(?:er|ers|s)?|vest|blast|squad)",
         r"suicide",
@@ -545,6 +597,19 @@ class Lexicon:
         r"(?:idiots?|morons?|stupid|scum|bastards?|pathetic|disgusting|disgrace(?:ful)?|shut\s+up"
         r"|f+u+c+k\w*|wtf|stfu|clowns?|retard\w*|shameful|go\s+to\s+hell)",
         r"god\s+bless",
+        # Opinion and rhetorical questions: "In what world do you let ...", "Good thing
+        # Australia has strict gun laws", "What's so frustrating is ...", "so they killed
+        # him for ...".
+        r"in\s+what\s+(?:world|universe|country)",
+        r"(?:it'?s\s+a\s+)?good\s+thing",
+        r"what(?:'s|\s+is)\s+(?:so\s+|really\s+|most\s+|more\s+|even\s+more\s+)?(?:frustrating"
+        r"|sad|funny|annoying|ironic|interesting|disturbing|scary|crazy|amazing|disgusting"
+        r"|infuriating|upsetting|troubling|telling|hilarious|ridiculous|pathetic)",
+        r"^so\s+(?:they|you|we)\s+(?:just\s+)?(?!said\b|say\b|says\b|confirmed\b|reported\b)\w+",
+        r"(?:can|could)\s+you\s+imagine",
+        r"how\s+dare",
+        r"gtfo\w*",
+        r"smdh",
         r"(?:so\s+)?(?:sad|terrible|awful|tragic)\s*[.!]*$",
     )
     stop_names: tuple[str, ...] = (
@@ -718,7 +783,7 @@ class Lexicon:
         "The number of victims keeps climbing",
         "Bodies were recovered from the site",
         "Three police officers were among the dead",
-        "The man was shot dead by officers",
+        "Two men were shot dead by officers",
     )
     method_examples: tuple[str, ...] = (
         "The bomber used a vehicle packed with explosives",
@@ -733,6 +798,21 @@ class Lexicon:
         "The car bomb went off outside the police station",
         "A roadside bomb hit the convoy",
         "The officer fired several shots at him",
+    )
+    other_examples: tuple[str, ...] = (
+        # Talk about a death that counts nobody: opinion, outrage, a description. Nearest
+        # to one of these, an ``other`` claim stays ``other``.
+        "In what world do you let a cop who killed someone walk free",
+        "So they killed him for nothing",
+        "We should be talking about the killing of an unarmed man",
+        "Police shot and killed an unarmed teenager",
+        "He was shot dead by police",
+        "The officer who shot him should be arrested",
+        "Killing people is never the answer",
+        "Nobody deserves to die like that",
+        "Why is no one talking about the man who was killed",
+        "Good thing we have strict gun laws",
+        "The media is not covering the shooting at all",
     )
     deny_examples: tuple[str, ...] = (
         "This is fake news",

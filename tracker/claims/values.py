@@ -181,7 +181,7 @@ class ValueReader:
             rf"|{num}(?:(?:\s*[-–]\s*|\s+to\s+){num})?)"
         )
         self._qty = re.compile(qty, re.I)
-        self._unit = re.compile(r"\s*" + _alt(lexicon.value_units) + r"(?!\w)", re.I)
+        self._unit = re.compile(r"\s*-?\s*" + _alt(lexicon.value_units) + r"(?!\w)", re.I)
         self._not_after = re.compile(r"(?<!\w)" + _alt(lexicon.value_not_after) + r"\s*\Z", re.I)
         people = _alt(lexicon.value_people_nouns)
         pax = _alt(lexicon.value_passenger_nouns)
