@@ -54,13 +54,8 @@ FEED = "desk-feed"
 # --------------------------------------------------------------------------- the store's part
 
 
-@pytest.fixture(params=["sqlite"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return str(tmp_path / "shared.db")
-
-
-def test_a_lease_is_held_by_one_worker_until_it_runs_out(target: str) -> None:
-    one, two = Store(target), Store(target)  # two workers' connections
+def test_a_lease_is_held_by_one_worker_until_it_runs_out(store_target: str) -> None:
+    one, two = Store(store_target), Store(store_target)  # two workers' connections
     try:
         t = 1_000_000.0
         assert one.acquire("source:feed", "w1", 30, now=t)
@@ -91,8 +86,8 @@ def _alert(alert_id: str, at: datetime) -> Alert:
     )
 
 
-def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(target: str) -> None:
-    one, two = Store(target), Store(target)
+def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(store_target: str) -> None:
+    one, two = Store(store_target), Store(store_target)
     try:
         t = 2_000_000.0
         at = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -401,18 +396,16 @@ def raised_stories(store: Store) -> Counter[tuple[str, tuple[str, ...]]]:
 # --------------------------------------------------------------------------- scenario
 
 
-@pytest.fixture(params=["sqlite"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
-    """The ``[storage]`` line of the shared database, and what :class:`Store` opens."""
-    db = tmp_path / "shared.db"
-    return f'path = "{db}"', str(db)
+def storage_line(target: str) -> str:
+    """The ``[storage]`` setting for a database: a PostgreSQL URL, or a SQLite file."""
+    return f'url = "{target}"' if target.startswith("postgresql://") else f'path = "{target}"'
 
 
 def test_two_workers_share_one_database_and_survive_a_kill(
-    tmp_path: Path, upstream: Upstream, storage: tuple[str, str],
+    tmp_path: Path, upstream: Upstream, store_target: str,
     embedder: SentenceTransformerEmbedder,
 ) -> None:
-    line, target = storage
+    line, target = storage_line(store_target), store_target
     now = datetime.now(UTC)
     for n in range(4):
         upstream.add_item(f"feed-{n}", f"{TTP[n]}, the desk hears", f"feed-author-{n}",

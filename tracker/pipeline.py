@@ -408,7 +408,8 @@ class Pipeline:
                 if revision != self._revision:
                     self.engine.reload()
                     if self.monitor is not None and clock is not None:
-                        self.monitor.clock = datetime.fromtimestamp(clock, UTC)
+                        self.monitor.resume(datetime.fromtimestamp(clock, UTC),
+                                            [i.id for i in self.linker.incidents])
                 yield
                 now = self.monitor.clock if self.monitor is not None else None
                 self._revision = store.bump_clustering_revision(

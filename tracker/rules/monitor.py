@@ -300,6 +300,15 @@ class AlertMonitor:
         self.clock = max(latest, self.clock) if self.clock else latest
         return out
 
+    def resume(self, clock: datetime, incidents: Iterable[str]) -> None:
+        """Carry on where another worker's evaluation stopped (several workers on one
+        database): its event-time ``clock``, and the conflict evaluation it may have left
+        due at the next whole minute, for ``incidents`` (one with no value post in that
+        minute is skipped then, as always)."""
+        self.clock = clock
+        if self.conflict_rules:
+            self._due.setdefault(_next_minute(clock), set()).update(incidents)
+
     def review(self, at: datetime) -> list[Alert]:
         """Evaluate the open alerts at ``at`` (after a finding changed statuses, say)."""
         try:
