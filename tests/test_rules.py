@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -108,8 +107,8 @@ def _alert(alert_id: str) -> Alert:
     )
 
 
-def test_an_alert_and_its_deliveries_commit_together_or_not_at_all(tmp_path: Path) -> None:
-    store = Store(tmp_path / "c.db")
+def test_an_alert_and_its_deliveries_commit_together_or_not_at_all(store_target: str) -> None:
+    store = Store(store_target)
     with pytest.raises(RuntimeError), store.transaction():
         store.outbox.enqueue(_alert("a1"), ["desk", "mail"])
         raise RuntimeError("crash before commit")
@@ -122,7 +121,7 @@ def test_an_alert_and_its_deliveries_commit_together_or_not_at_all(tmp_path: Pat
         ("desk", DeliveryState.PENDING), ("mail", DeliveryState.PENDING)
     ]
     store.close()
-    reopened = Store(tmp_path / "c.db")  # a restart finds them pending
+    reopened = Store(store_target)  # a restart finds them pending
     assert reopened.outbox.counts()["pending"] == 2
     reopened.close()
 
@@ -142,9 +141,9 @@ class Flaky:
 
 
 async def test_retries_back_off_then_give_up_and_refusals_are_dead_at_once(
-    tmp_path: Path,
+    store_target: str,
 ) -> None:
-    store = Store(tmp_path / "c.db")
+    store = Store(store_target)
     outbox = store.outbox
     outbox.enqueue(_alert("a1"), ["ok", "flaky", "down", "refuses"])
     channels = {"ok": Flaky("ok", 0), "flaky": Flaky("flaky", 2), "down": Flaky("down", 99),
@@ -166,8 +165,8 @@ async def test_retries_back_off_then_give_up_and_refusals_are_dead_at_once(
     store.close()
 
 
-async def test_a_delivery_too_old_to_retry_is_dead_and_says_so(tmp_path: Path) -> None:
-    store = Store(tmp_path / "c.db")
+async def test_a_delivery_too_old_to_retry_is_dead_and_says_so(store_target: str) -> None:
+    store = Store(store_target)
     outbox = store.outbox
     outbox.enqueue(_alert("old"), ["down"])
     policy = RetryPolicy(max_attempts=100, max_age=0.0, backoff=0.01)

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import GERMANWINGS, GERMANWINGS_INCIDENT, PostgresServer, run_cli, write_config
 
-from tracker.config.settings import load_settings
+from tracker.config.settings import PostgresDatabase, load_settings
 from tracker.errors import ConfigError, ReadTimeoutError, StoreError
 from tracker.models import (
     Alert,
@@ -189,6 +189,8 @@ def test_narratives_findings_rule_states_outbox_and_cursors_round_trip(
         store.outbox.failed(due[1][0].id, "HTTP 500", attempts=1, retry_at=None, now=102.0)
         assert store.outbox.counts() == {"pending": 1, "sent": 1, "dead": 1, "held": 0}
         assert store.outbox.next_due() == 100.0
+        assert store.outbox.due(now=0.0) == []  # not due yet, unless a restart asks
+        assert [d.channel for d, _, _ in store.outbox.due(now=0.0, waiting_too=True)] == ["log"]
         [(back, deliveries), _] = store.outbox.alerts("nushki")[::-1]
         assert back.alert_id == "al-1" and [d.channel for d in deliveries] == ["hook", "log"]
 
@@ -260,6 +262,20 @@ def test_a_url_with_a_password_is_refused_and_never_shown(tmp_path: Path) -> Non
 def test_an_unreachable_server_is_a_clear_error(postgres: PostgresServer) -> None:
     with pytest.raises(StoreError, match=r"cannot connect to PostgreSQL at 127\.0\.0\.1:1/none"):
         Store("postgresql://postgres@127.0.0.1:1/none")
+
+
+def test_the_daemons_health_check_reaches_either_engine(store_target: str) -> None:
+    from tracker.daemon.service import _database_reachable
+
+    Store(store_target).close()
+    if store_target.startswith("postgresql://"):
+        target = PostgresDatabase(store_target, "CLAIMWATCH_DB_PASSWORD")
+        gone = PostgresDatabase("postgresql://postgres@127.0.0.1:1/none", "X")
+    else:
+        target, gone = Path(store_target), Path(store_target).parent / "missing" / "x.db"
+    assert _database_reachable(target) == (True, None)
+    ok, problem = _database_reachable(gone)
+    assert not ok and problem
 
 
 def test_db_migrate_on_an_empty_postgresql_database(

@@ -6,8 +6,21 @@ import json
 
 import typer
 
-from tracker.cli.common import ConfigOpt, JsonOpt, out, settings_of
+from tracker.cli.common import ConfigOpt, JsonOpt, err, out, settings_of
 from tracker.store import MIGRATIONS, Store
+from tracker.store.connection import BYTE_ORDER_COLLATIONS, PostgresConnection
+
+
+def _note_collation(store: Store) -> None:
+    """On PostgreSQL, say so when text does not sort by code point (as SQLite's does)."""
+    if isinstance(store._db, PostgresConnection):
+        collation = store._db.collation()
+        if collation not in BYTE_ORDER_COLLATIONS:
+            err.print(
+                f"note: the database's collation is {collation}; names then sort as that "
+                "locale does, not as on SQLite (create it with LC_COLLATE 'C' for the same "
+                "order)", markup=False,
+            )
 
 db_app = typer.Typer(
     help="The database (SQLite file or PostgreSQL): its schema.", no_args_is_help=True
@@ -23,6 +36,7 @@ def db_migrate(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     try:
         before, after = store.migrate()
         engine = store.dialect
+        _note_collation(store)
     finally:
         store.close()
     if json_out:
@@ -41,6 +55,7 @@ def db_status(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     store = Store(settings.database, migrate=False)
     try:
         version, engine = store.schema_version, store.dialect
+        _note_collation(store)
     finally:
         store.close()
     known = len(MIGRATIONS)

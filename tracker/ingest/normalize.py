@@ -27,7 +27,8 @@ def normalize_text(text: str) -> str:
     if "&" in text:
         text = html.unescape(text)
     text = unicodedata.normalize("NFC", text)
-    text = text.replace("\r", "\n").replace("\u00a0", " ")
+    # NUL: no meaning in a post, and PostgreSQL text cannot hold it (same on both engines)
+    text = text.replace("\r", "\n").replace("\u00a0", " ").replace("\x00", "")
     text = _SPACE.sub(" ", text)
     text = _NEWLINES.sub("\n", text)
     return text.strip()

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import psycopg
 
 __all__ = [
+    "BYTE_ORDER_COLLATIONS",
     "DEFAULT_PASSWORD_ENV",
     "Connection",
     "Cursor",
@@ -469,8 +470,21 @@ class PostgresConnection:
             self._db.execute("DELETE FROM claimwatch_schema")
             self._db.execute("INSERT INTO claimwatch_schema (version) VALUES (%s)", (number,))
 
+    def collation(self) -> str:
+        """The database's text collation (``C``, ``C.UTF-8``, ``en_US.UTF-8`` ...)."""
+        with self._mapped():
+            row = self._db.execute(
+                "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+            ).fetchone()
+        return str(row[0]) if row else ""
+
     def close(self) -> None:
         self._db.close()
+
+
+BYTE_ORDER_COLLATIONS = frozenset({"C", "POSIX", "C.UTF-8", "C.utf8", "ucs_basic"})
+"""Collations that sort text by code point, as SQLite does: with any other, lists ordered
+by a name (rules, channels, incident ids on ties) may come in another order than on SQLite."""
 
 
 @contextmanager
