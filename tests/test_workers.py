@@ -37,9 +37,10 @@ from xml.sax.saxutils import escape
 
 import pytest
 from aiohttp import web
-from conftest import CACHE_DIR, ROOT, run_cli
+from conftest import CACHE_DIR, ROOT, PostgresServer, run_cli
 
 from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.errors import StoreError
 from tracker.models import Alert, AlertEvent, ClaimKind, Status
 from tracker.store import Store
 from tracker.store.outbox import DeliveryState
@@ -74,6 +75,49 @@ def test_a_lease_is_held_by_one_worker_until_it_runs_out(store_target: str) -> N
     finally:
         one.close()
         two.close()
+
+
+HOLD_LOCK = """
+import sys, time
+from tracker.store import Store
+store = Store(sys.argv[1])
+with store.transaction():
+    store.lock_clustering(["*", "nushki"], 60)
+    print("locked", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_clustering_lock_is_waited_for_within_its_limit_and_freed_by_its_holders_death(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.fresh_database()
+    other = Store(url)  # migrated before the holder starts
+    with subprocess.Popen([sys.executable, "-c", HOLD_LOCK, url], cwd=ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as holder:
+        try:
+            _hold_then_kill(holder, other)
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+                holder.wait(30)
+            other.close()
+
+
+def _hold_then_kill(holder: subprocess.Popen[bytes], other: Store) -> None:
+    """Another worker waits for the held clustering lock at most its limit, takes
+    another incident's at once, and takes the held one as soon as its holder is killed."""
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == b"locked"
+    with pytest.raises(StoreError, match="lock"), other.transaction():
+        other.lock_clustering(["nushki"], 0.3)  # a hung holder blocks nobody for ever
+    with other.transaction():
+        other.lock_clustering(["elsewhere"], 0.3)  # another incident is not held
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(30)
+    with other.transaction():  # its connection dropped: the lock went with it
+        other.lock_clustering(["*", "nushki"], 30)
+        assert other.clustering_revision() == (0, None)
 
 
 def _alert(alert_id: str, at: datetime) -> Alert:
@@ -462,7 +506,7 @@ def test_two_workers_share_one_database_and_survive_a_kill(
             survivor = workers[1] if victim is workers[0] else workers[0]
             upstream.hook_status = 503  # deliveries pend, retried by whoever is alive
             burst = [post(f"q-{n}", (BLA + TTP)[n % 7], f"burst-{n}",
-                          now - timedelta(minutes=30 - n / 4)) for n in range(48)]
+                          now - timedelta(minutes=30 - n / 5)) for n in range(120)]
             acked: list[str] = []
 
             def hammer() -> None:

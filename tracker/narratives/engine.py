@@ -17,6 +17,10 @@ newsroom stating it unhedged on an authority's word; a hedged claim never is.
 
 Centroids are normalized running sums of member vectors, kept in memory per key and in
 the database. All methods run on the store's writer thread; each call is one transaction.
+With several workers on one database, what is in memory can fall behind what another
+worker committed: :meth:`tracker.pipeline.Pipeline.coordinated` calls
+:meth:`NarrativeEngine.reload` under the clustering locks whenever the clustering revision
+moved, so every join is decided against every narrative.
 """
 
 from __future__ import annotations
