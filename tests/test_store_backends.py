@@ -214,6 +214,29 @@ def test_a_failed_transaction_leaves_nothing_behind(store_target: str) -> None:
         store.close()
 
 
+def test_a_dropped_postgresql_connection_fails_its_call_then_reconnects(
+    postgres: PostgresServer,
+) -> None:
+    url = postgres.fresh_database()
+    store = Store(url)
+    try:
+        store.save_incident(_incident())
+        name = url.rsplit("/", 1)[1]
+        postgres.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+        with pytest.raises(StoreError, match="PostgreSQL at 127"):  # the call in flight
+            store.incidents()
+        assert [i.id for i in store.incidents()] == ["nushki"]  # the next call reconnects
+        with pytest.raises(StoreError), store.transaction():  # lost mid-transaction
+            store.set_cursor("feeds", {"n": 1})
+            postgres.admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            store.set_cursor("feeds", {"n": 2})
+        assert store.cursor("feeds") is None  # nothing of it was committed
+    finally:
+        store.close()
+
+
 def test_migrations_from_empty_and_a_newer_schema_refused(store_target: str) -> None:
     store = Store(store_target)
     assert store.schema_version == len(MIGRATIONS)

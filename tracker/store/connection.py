@@ -354,10 +354,12 @@ class PostgresConnection:
         if options:
             extra["options"] = " ".join(options)
         self.where = where(target.url)
+        self._connect = functools.partial(
+            psycopg.connect, target.url, autocommit=True, prepare_threshold=None, **extra
+        )
+        self._block = False  # inside BEGIN ... COMMIT
         try:
-            self._db: psycopg.Connection[Any] = psycopg.connect(
-                target.url, autocommit=True, prepare_threshold=None, **extra
-            )
+            self._db: psycopg.Connection[Any] = self._connect()
         except psycopg.OperationalError as exc:
             raise StoreError(
                 f"cannot connect to PostgreSQL at {self.where}: {_first_line(exc)}"
@@ -376,32 +378,50 @@ class PostgresConnection:
                 raise
             raise StoreError(f"PostgreSQL at {self.where}: {_first_line(exc)}") from exc
 
+    def _live(self) -> psycopg.Connection[Any]:
+        """The connection; a new one when the server dropped the old (a restart, a
+        failover), unless a transaction was open on it: that one fails as a whole."""
+        if self._db.closed or self._db.broken:
+            if self._block:
+                raise StoreError(f"PostgreSQL at {self.where}: the connection was lost "
+                                 "mid-transaction")
+            with self._mapped():
+                self._db = self._connect()
+        return self._db
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         with self._mapped():
-            return self._db.execute(translate(sql), tuple(params))
+            return self._live().execute(translate(sql), tuple(params))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         batch = [tuple(r) for r in rows]
         if not batch:
             return
-        with self._mapped(), self._db.cursor() as cur:
+        with self._mapped(), self._live().cursor() as cur:
             cur.executemany(translate(sql), batch)
 
     def script(self, sql: str) -> None:
         with self._mapped():
             for statement in sql.split(";"):
                 if statement.strip():
-                    self._db.execute(translate_ddl(statement).encode())
+                    self._live().execute(translate_ddl(statement).encode())
 
     def begin(self) -> None:
         with self._mapped():
-            self._db.execute("BEGIN")
+            self._live().execute("BEGIN")
+        self._block = True
 
     def commit(self) -> None:
-        with self._mapped():
-            self._db.execute("COMMIT")
+        try:
+            with self._mapped():
+                self._live().execute("COMMIT")
+        finally:
+            self._block = False
 
     def rollback(self) -> None:
+        self._block = False
+        if self._db.closed or self._db.broken:
+            return  # the server has dropped the transaction with the connection
         with self._mapped():
             if self.in_transaction:
                 self._db.execute("ROLLBACK")
@@ -410,6 +430,8 @@ class PostgresConnection:
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
+        if self._db.closed or self._db.broken:
+            return self._block
         return self._db.info.transaction_status != TransactionStatus.IDLE
 
     @contextmanager
@@ -438,7 +460,7 @@ class PostgresConnection:
     @contextmanager
     def time_limit(self, seconds: float) -> Iterator[None]:
         with self._mapped():
-            self._db.execute(f"SET statement_timeout = {max(1, int(seconds * 1000))}")
+            self._live().execute(f"SET statement_timeout = {max(1, int(seconds * 1000))}")
         try:
             yield
         except self._errors.errors.QueryCanceled as exc:
@@ -446,15 +468,16 @@ class PostgresConnection:
         finally:
             from psycopg.pq import TransactionStatus
 
-            with self._mapped():
-                if self._db.info.transaction_status == TransactionStatus.INERROR:
-                    self._db.execute("ROLLBACK")
-                self._db.execute("SET statement_timeout = 0")
+            if not (self._db.closed or self._db.broken):
+                with self._mapped():
+                    if self._db.info.transaction_status == TransactionStatus.INERROR:
+                        self._db.execute("ROLLBACK")
+                    self._db.execute("SET statement_timeout = 0")
 
     @property
     def schema_version(self) -> int:
         with self._mapped():
-            row = self._db.execute(
+            row = self._live().execute(
                 "SELECT to_regclass('claimwatch_schema') IS NOT NULL"
             ).fetchone()
             if row is None or not row[0]:
