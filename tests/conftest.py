@@ -107,6 +107,8 @@ def germanwings(
 # -- PostgreSQL: a real server per test session, a fresh database per test ------------------
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
+PG_PASSWORD_ROLE = "claimwatch_pw"
+PG_PASSWORD = "pw-9f3c1e77"  # a test server's, on 127.0.0.1, for the duration of a session
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,10 @@ def postgres() -> Iterator[PostgresServer]:
                       "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
         check=True, capture_output=True,
     )
+    # one role signs in with a password (scram), to test the password's way in; the rest trust
+    hba = data / "pg_hba.conf"
+    hba.write_text(f"host all {PG_PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
+                   + hba.read_text(encoding="utf-8"), encoding="utf-8")
     port = _free_port()
     options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
                "-c synchronous_commit=off -c full_page_writes=off")
@@ -171,8 +177,10 @@ def postgres() -> Iterator[PostgresServer]:
                       "-l", str(folder / "log"), "-w", "start"]),
         check=True, capture_output=True,
     )
+    server = PostgresServer("127.0.0.1", port, folder, itertools.count(1))
     try:
-        yield PostgresServer("127.0.0.1", port, folder, itertools.count(1))
+        server.admin(f"CREATE ROLE {PG_PASSWORD_ROLE} LOGIN PASSWORD '{PG_PASSWORD}'")
+        yield server
     finally:
         subprocess.run(
             _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",

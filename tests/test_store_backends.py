@@ -13,7 +13,15 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, GERMANWINGS_INCIDENT, PostgresServer, run_cli, write_config
+from conftest import (
+    GERMANWINGS,
+    GERMANWINGS_INCIDENT,
+    PG_PASSWORD,
+    PG_PASSWORD_ROLE,
+    PostgresServer,
+    run_cli,
+    write_config,
+)
 
 from tracker.config.settings import PostgresDatabase, load_settings
 from tracker.errors import ConfigError, ReadTimeoutError, StoreError
@@ -280,6 +288,30 @@ def test_a_url_with_a_password_is_refused_and_never_shown(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="password") as bad:
         load_settings(config, environ={})
     assert "s3cret-pw" not in str(bad.value)
+
+
+def test_the_password_comes_from_the_environment_and_is_never_shown(
+    postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+) -> None:
+    url = postgres.fresh_database().replace("postgres@", f"{PG_PASSWORD_ROLE}@")
+    postgres.admin(f"GRANT ALL ON DATABASE {url.rsplit('/', 1)[1]} TO {PG_PASSWORD_ROLE}")
+    postgres.admin(f"ALTER DATABASE {url.rsplit('/', 1)[1]} OWNER TO {PG_PASSWORD_ROLE}")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("CLAIMWATCH_DB_PASSWORD", "wrong-" + PG_PASSWORD)
+    with pytest.raises(StoreError, match="password authentication failed") as refused:
+        Store(url)
+    assert PG_PASSWORD not in str(refused.value)
+    monkeypatch.setenv("CLAIMWATCH_DB_PASSWORD", PG_PASSWORD)
+    store = Store(url)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+    finally:
+        store.close()
+    monkeypatch.delenv("CLAIMWATCH_DB_PASSWORD")
+    monkeypatch.setenv("MY_DB_SECRET", PG_PASSWORD)  # [storage] password_env names another
+    settings = load_settings(write_config(tmp_path), environ={
+        "CLAIMWATCH_STORAGE__URL": url, "CLAIMWATCH_STORAGE__PASSWORD_ENV": "MY_DB_SECRET"})
+    Store(settings.database).close()
 
 
 def test_an_unreachable_server_is_a_clear_error(postgres: PostgresServer) -> None:
