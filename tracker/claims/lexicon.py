@@ -154,7 +154,7 @@ class Lexicon:
     hedge score, capped at 1), ``official_voice`` ("police confirmed"),
     ``casualty_cues`` (with ``casualty_counts``: a count or a toll), ``method_cues``,
     ``chatter`` (marks a sentence with no stronger signal as not check-worthy: "praying
-    for the victims", "in what world do you ...").
+    for the victims").
 
     Words: ``question_marks`` (a sentence holding one counts one hedge), ``stop_names``
     (trimmed off a name in an actor slot), ``person_titles`` (a name after one is a
@@ -597,19 +597,6 @@ class Lexicon:
         r"(?:idiots?|morons?|stupid|scum|bastards?|pathetic|disgusting|disgrace(?:ful)?|shut\s+up"
         r"|f+u+c+k\w*|wtf|stfu|clowns?|retard\w*|shameful|go\s+to\s+hell)",
         r"god\s+bless",
-        # Opinion and rhetorical questions: "In what world do you let ...", "Good thing
-        # Australia has strict gun laws", "What's so frustrating is ...", "so they killed
-        # him for ...".
-        r"in\s+what\s+(?:world|universe|country)",
-        r"(?:it'?s\s+a\s+)?good\s+thing",
-        r"what(?:'s|\s+is)\s+(?:so\s+|really\s+|most\s+|more\s+|even\s+more\s+)?(?:frustrating"
-        r"|sad|funny|annoying|ironic|interesting|disturbing|scary|crazy|amazing|disgusting"
-        r"|infuriating|upsetting|troubling|telling|hilarious|ridiculous|pathetic)",
-        r"^so\s+(?:they|you|we)\s+(?:just\s+)?(?!said\b|say\b|says\b|confirmed\b|reported\b)\w+",
-        r"(?:can|could)\s+you\s+imagine",
-        r"how\s+dare",
-        r"gtfo\w*",
-        r"smdh",
         r"(?:so\s+)?(?:sad|terrible|awful|tragic)\s*[.!]*$",
     )
     stop_names: tuple[str, ...] = (
