@@ -523,9 +523,8 @@ class Daemon:
             log.info("%d claims committed by another process added to the index", added)
             async with self.query_lock:
                 await self.reads.run(self.runtime.term_stats, limited=False)
-            # their narratives too: the clusterer works from what is stored now (the
-            # clustering revision makes processing read them again when they changed)
-            await self.pipeline.run_db(self.pipeline.engine.reload)
+            # their narratives are read again by the next batch: the clustering revision
+            # has moved (tracker.pipeline.Pipeline.coordinated)
         return added
 
     async def _save_index(self) -> None:

@@ -141,6 +141,8 @@ class Store(PostTables, NarrativeTables, AlertTables, CursorTables, LeaseTables)
                     )
                 for number in range(current + 1, len(MIGRATIONS) + 1):
                     with self.transaction():
+                        if self._db.schema_version >= number:
+                            continue  # SQLite: another worker did it while this one waited
                         self._db.script(MIGRATIONS[number - 1])
                         self._db.set_schema_version(number)
                 return before, self.schema_version
