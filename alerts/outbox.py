@@ -12,9 +12,11 @@ idempotency key, so a receiver can drop a repeat after a crash between sending a
 recording.
 
 Several workers can drain one outbox: each drain claims the due deliveries it takes for
-``claim_seconds`` (:meth:`OutboxStorage.claim_due`), so every delivery is sent by one of
-them; a delivery claimed by a worker that died is due again once its claim runs out, and
-whichever worker is alive sends it (with the same idempotency key).
+``claim_seconds`` (:meth:`OutboxStorage.claim_due`), and renews the claim of each just
+before sending it (one whose claim ran out meanwhile is left alone), so every delivery is
+sent by one of them as long as one send takes less than ``claim_seconds``; a delivery
+claimed by a worker that died is due again once its claim runs out, and whichever worker
+is alive sends it (with the same idempotency key).
 
 Times are float seconds since the epoch (UTC wall clock; the alert's own ``at`` is event
 time).
@@ -88,6 +90,13 @@ class OutboxStorage(Protocol):
     ) -> Sequence[tuple[DueDelivery, Alert, float]]:
         """What :meth:`due` gives, claimed by ``holder`` for ``seconds`` (no other drainer
         is given them until the outcome is recorded or the claim runs out), committed."""
+        ...
+
+    def renew_claim(
+        self, delivery_id: int, holder: str, seconds: float, now: float | None = None
+    ) -> bool:
+        """Extend ``holder``'s claim on a delivery for ``seconds``; False when it ran out
+        (another drainer may have it now)."""
         ...
 
     def sent(self, delivery_id: int, detail: str, *, now: float | None = None) -> None:
@@ -178,6 +187,11 @@ class Drainer:
     ) -> None:
         for delivery, alert, created_at in items:
             channel = self.channels.get(delivery.channel)
+            # the claim runs for claim_seconds from now: earlier sends took their time, and
+            # once it has run out another worker may be sending this one
+            if not await self._run(self.outbox.renew_claim, delivery.id, self.holder,
+                                   self.claim_seconds):
+                continue
             try:
                 if channel is None:
                     raise DeliveryError(f"channel {delivery.channel!r} is not configured")

@@ -143,6 +143,8 @@ def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(store_t
         assert not {d.id for d, _, _ in mine} & {d.id for d, _, _ in theirs}
         assert [a.alert_id for _, a, _ in mine] == ["a-0", "a-0", "a-1", "a-1"], "oldest first"
         assert not two.outbox.claim_due("w2", 30, now=t + 2), "all claimed"
+        assert one.outbox.renew_claim(mine[3][0].id, "w1", 30, now=t + 2), "still w1's"
+        assert not two.outbox.renew_claim(mine[3][0].id, "w2", 30, now=t + 2), "not w2's"
         # w1 sends one, fails one (retry at t + 5), then dies holding the other two
         one.outbox.sent(mine[0][0].id, "HTTP 200", now=t + 2)
         one.outbox.failed(mine[1][0].id, "HTTP 503", attempts=1, retry_at=t + 5, now=t + 2)
@@ -152,7 +154,11 @@ def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(store_t
         assert [d.id for d, _, _ in retried] == [mine[1][0].id], "the failed one, when due"
         two.outbox.sent(retried[0][0].id, "HTTP 200", now=t + 6)
         assert not two.outbox.claim_due("w2", 30, now=t + 30), "w1's claims still hold"
-        taken_over = two.outbox.claim_due("w2", 30, now=t + 32)
+        assert [d.id for d, _, _ in two.outbox.claim_due("w2", 30, now=t + 32)] == [
+            mine[2][0].id], "w1's first claim ran out at t + 31; the renewed one holds"
+        assert not one.outbox.renew_claim(mine[2][0].id, "w1", 30, now=t + 33), (
+            "w1, back from a stall, must not send what w2 took over")
+        taken_over = [mine[2]] + two.outbox.claim_due("w2", 30, now=t + 33)
         assert sorted(d.id for d, _, _ in taken_over) == sorted(d.id for d, _, _ in mine[2:])
         for delivery, _, _ in taken_over:
             two.outbox.sent(delivery.id, "HTTP 200", now=t + 33)

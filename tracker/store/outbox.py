@@ -183,6 +183,21 @@ class Outbox:
             ).fetchall()
         return [(_delivery(r[:9]), Alert.from_dict(json.loads(r[9])), r[10]) for r in found]
 
+    def renew_claim(
+        self, delivery_id: int, holder: str, seconds: float, now: float | None = None
+    ) -> bool:
+        """Extend ``holder``'s claim on a delivery to ``seconds`` from ``now``, just before
+        sending it; False when the claim ran out meanwhile (another worker may have taken
+        it: this one must not send it). One atomic statement."""
+        now = time.time() if now is None else now
+        with self._lock, self._db.savepoint("outbox_claim"):
+            row = self._db.execute(
+                "UPDATE outbox_deliveries SET claimed_until = ? WHERE id = ? AND "
+                "claimed_by = ? AND claimed_until >= ? AND state = 'pending' RETURNING id",
+                (now + seconds, delivery_id, holder, now),
+            ).fetchone()
+        return row is not None
+
     def next_due(self) -> float | None:
         """When the earliest pending delivery is due (seconds since the epoch)."""
         with self._lock:
