@@ -158,7 +158,7 @@ def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(store_t
             mine[2][0].id], "w1's first claim ran out at t + 31; the renewed one holds"
         assert not one.outbox.renew_claim(mine[2][0].id, "w1", 30, now=t + 33), (
             "w1, back from a stall, must not send what w2 took over")
-        taken_over = [mine[2]] + two.outbox.claim_due("w2", 30, now=t + 33)
+        taken_over = [mine[2], *two.outbox.claim_due("w2", 30, now=t + 33)]
         assert sorted(d.id for d, _, _ in taken_over) == sorted(d.id for d, _, _ in mine[2:])
         for delivery, _, _ in taken_over:
             two.outbox.sent(delivery.id, "HTTP 200", now=t + 33)
@@ -492,6 +492,14 @@ def test_two_workers_share_one_database_and_survive_a_kill(
             wait_for("the feed's items to be stored",
                      lambda: store.count("posts") == len(first) + 4, workers)
             wait_for("the first alert to reach the receiver", upstream.delivered, workers)
+
+            def leaving() -> bool:  # the feed's lease: one polls, the other skips quietly
+                shown = [w.request("GET", "/healthz")[1]["sources"][FEED] for w in workers]
+                return any(s["skipped"] and s["held_by"] and s["ok"] is not False
+                           for s in shown)
+
+            wait_for("a worker to leave the feed to the one holding its lease", leaving,
+                     workers)
             # a post one worker stored is found by a query to the other
             taker = 0 if answers["a"]["accepted"] else 1
             taken = next(i["index"] for i in answers[workers[taker].name]["items"]
