@@ -7,14 +7,18 @@ reader by meaning, which runs the real model).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from conftest import DATA, GERMANWINGS
 
 from tracker.claims.examples import ExampleReader
 from tracker.claims.extract import (
     ClaimAnalyzer,
     ClaimExtractor,
     SentenceClaimExtractor,
+    clean_sentence,
+    split_sentences,
 )
 from tracker.claims.lexicon import (
     DEFAULT_ACTORS,
@@ -23,8 +27,10 @@ from tracker.claims.lexicon import (
     Lexicon,
     actors_from_config,
 )
+from tracker.claims.literals import CASE_TWISTS, needed
 from tracker.embedding.model import SentenceTransformerEmbedder
-from tracker.errors import ConfigError
+from tracker.errors import ConfigError, PostError
+from tracker.ingest.files import PostFile
 from tracker.models import Claim, ClaimKind
 
 GROUP_A = Actor("Group A", ("group A", "GA"))
@@ -486,3 +492,88 @@ def test_a_place_near_a_cue_is_no_candidate(analyzer: ClaimAnalyzer) -> None:
     assert claim.candidate_actors == ()
     claim = one(analyzer, "Everyone knows the Nushki market bombers did this")
     assert claim.candidate_actors == ()
+
+
+# --- the literal prefilter: one scan decides which patterns run; readings never change ---
+
+
+def _posts(path: Path) -> list[str]:
+    post_file = PostFile(str(path))
+    try:
+        return [
+            p.text for _, p in post_file.posts(default_source="t", max_text_chars=20000)
+            if not isinstance(p, PostError)
+        ]
+    finally:
+        post_file.close()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [GERMANWINGS, DATA / "pheme" / "rumoureval2017" / "charliehebdo.jsonl"],
+    ids=["germanwings", "charliehebdo"],
+)
+def test_prefilter_never_changes_a_reading(path: Path) -> None:
+    """Every sentence of real posts reads the same with the prefilter as with every
+    pattern run: the same claims kept, each with the same kind, actors, candidates,
+    hedge, negation, authority and values, and the same sentences dropped."""
+    fast, slow = ClaimAnalyzer(), ClaimAnalyzer(prefilter=False)
+    texts = _posts(path)
+    assert len(texts) > 1000
+    kept = 0
+    for text in texts:
+        claims = fast.extract(text)
+        assert claims == slow.extract(text), text
+        kept += len(claims)
+        for raw in split_sentences(text):
+            sentence = clean_sentence(raw)
+            assert fast.is_check_worthy(sentence) == slow.is_check_worthy(sentence), sentence
+    assert kept > 500
+    # the posts hold every kind, so each pattern family was exercised both ways
+    kinds = {c.kind for t in texts for c in fast.extract(t)}
+    assert kinds == set(ClaimKind)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        # "ſ" matches a case-insensitive "s", "İ" a case-insensitive "i": no plain
+        # lower-case string finds them, so the prefilter must let these through
+        "Jundallah ſtormed the checkpoint in Nushki",
+        "Police confirmed 12 people were KİLLED in the blast",
+        "Police confirmed 12 people were kİlled in the blast",
+        "The gunman was identified as a convert to İslam",
+        "Reportedly 150 people were on board, no ſurvivors",
+    ],
+)
+def test_prefilter_reads_case_twisted_letters_as_the_patterns_do(sentence: str) -> None:
+    fast, slow = ClaimAnalyzer(), ClaimAnalyzer(prefilter=False)
+    assert fast.analyze(sentence) == slow.analyze(sentence)
+    assert fast.is_check_worthy(sentence) == slow.is_check_worthy(sentence)
+
+
+def test_case_twists_are_every_letter_case_folding_twists_onto_ascii() -> None:
+    """The characters a case-insensitive pattern matches to an ASCII letter though their
+    own lower case is not that letter, over every code point."""
+    everything = "".join(chr(i) for i in range(0x110000) if not 0xD800 <= i < 0xE000)
+    twisted = {
+        m.group()
+        for letter in "abcdefghijklmnopqrstuvwxyz"
+        for m in re.finditer(letter, everything, re.I)
+        if m.group().lower() != letter
+    }
+    assert twisted == set(CASE_TWISTS)
+
+
+def test_needed_strings_of_a_pattern() -> None:
+    """What every match must hold, and what makes a pattern run anyway."""
+    need = needed(re.compile(r"(?<!\w)(?:claimed|claims?)\s+(?:the\s+)?responsibility", re.I))
+    assert need is not None and need.strings == ("responsibility",)
+    assert need.absent("they said it was an accident")
+    assert not need.absent("no one has claimed responsibility")
+    assert not need.absent("no one has claimed reſponsibility")  # runs: "ſ" is an "s" here
+    alternatives = needed(re.compile(r"gunm[ae]n|shooters?|co-?pilot"))
+    assert alternatives is not None
+    assert set(alternatives.strings) == {"gunman", "gunmen", "shooter", "copilot", "co-pilot"}
+    assert needed(re.compile(r"[A-Z]\w+\s+\d+")) is None  # no fixed text at all
+    assert needed(re.compile(r"(?:said|told)?\s*hello|\w+")) is None

@@ -46,7 +46,9 @@ question is read as a :class:`Value` and two values are compared with
   this way: an analyst reads such a conflict as "which sites are confirmed?".
 
 Reading is cheap: a sentence holding none of the ``value_triggers`` (plain pieces of the
-cue words) is answered by substring tests, a few microseconds.
+cue words) is answered by substring tests, a few microseconds; in one that holds some, a
+cue pattern runs only when the text holds a string every match of it needs (one
+:class:`~tracker.claims.literals.LiteralScan` for all of them).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.claims.lexicon import Lexicon
+from tracker.claims.literals import ALL, LiteralScan, fold, needed
 from tracker.errors import ConfigError
 from tracker.models import ClaimKind, Value
 
@@ -135,9 +138,11 @@ _PLACE_STOP = frozenset({"the", "breaking", "update", "police", "a", "an", "this
 
 class ValueReader:
     """Reads :class:`Value` s from claim sentences with one lexicon's ``value_*`` lists
-    (compiled once, here; a bad list raises :class:`ConfigError` naming the field)."""
+    (compiled once, here; a bad list raises :class:`ConfigError` naming the field).
+    ``prefilter=False`` runs every cue pattern, with the same readings (the baseline of
+    bench/claims.py)."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, *, prefilter: bool = True) -> None:
         self._words: dict[str, float] = {}
         word_patterns: list[str] = []
         for entry in lexicon.value_number_words:
@@ -231,6 +236,18 @@ class ValueReader:
             ("dead", _edged(lexicon.value_suspect_dead)),
         )
         self._triggers = tuple(t.lower() for t in lexicon.value_triggers)
+        # which cue patterns may match at all, from one scan (tracker.claims.literals)
+        scanned = (
+            self._number_word, self._pax_or_crew, self._dead, self._injured, self._aboard,
+            self._pax, self._no_survivors, self._attacker_nouns, self._one, self._several,
+            *(pattern for _, pattern in self._states),
+        )
+        self._scan = LiteralScan([needed(p) for p in scanned]) if prefilter else None
+        self._bit = {id(p): 1 << i for i, p in enumerate(scanned)}
+
+    def _may(self, pattern: re.Pattern[str], hits: int) -> bool:
+        """Whether ``pattern`` (one of the scanned) may match, by the scan's ``hits``."""
+        return hits & self._bit[id(pattern)] != 0
 
     # -- numbers -------------------------------------------------------------------------
 
@@ -272,10 +289,14 @@ class ValueReader:
         year = len(token) == 4 and token.isdigit() and 1800 <= int(token) <= 2100
         return not (year and not m.group("b") and not self._people_after.match(text, end))
 
-    def _quantities(self, text: str) -> tuple[list[_Qty], list[_Qty]]:
+    def _quantities(self, text: str, hits: int = ALL) -> tuple[list[_Qty], list[_Qty]]:
         """Plain numbers and passengers-and-crew lists, each in sentence order."""
         composites: list[_Qty] = []
-        lists = self._composite.finditer(text) if self._pax_or_crew.search(text) else ()
+        lists = (
+            self._composite.finditer(text)
+            if self._may(self._pax_or_crew, hits) and self._pax_or_crew.search(text)
+            else ()
+        )
         for cm in lists:
             total = [0.0, 0.0]
             passengers: tuple[float, float] | None = None
@@ -340,9 +361,12 @@ class ValueReader:
         return best
 
     def _count(
-        self, text: str, cues: re.Pattern[str], quantities: list[_Qty], reject_pax: bool = False
+        self, text: str, cues: re.Pattern[str], quantities: list[_Qty], reject_pax: bool = False,
+        hits: int = ALL,
     ) -> tuple[float, float] | None:
         """The interval tied to the first cue of ``cues`` that has one."""
+        if not self._may(cues, hits):
+            return None
         for cue in cues.finditer(text):
             found = self._tied(text, cue, quantities)
             if found is None:
@@ -362,23 +386,27 @@ class ValueReader:
         if not any(t in lowered for t in self._triggers):
             return ()
         text = _STRIP.sub(" ", html.unescape(lowered))
-        if _DIGIT.search(text) or self._number_word.search(text):
-            plain, composites = self._quantities(text)
+        # an entity may unescape to a capital ("&#65;"): the scan reads the text folded
+        hits = self._scan.hits(fold(text)) if self._scan is not None else ALL
+        if _DIGIT.search(text) or (
+            self._may(self._number_word, hits) and self._number_word.search(text)
+        ):
+            plain, composites = self._quantities(text, hits)
         else:
             plain, composites = [], []
         found: dict[str, Value] = {}
         everything = sorted(plain + composites, key=lambda q: q.start)
         for question, cues in (("dead", self._dead), ("injured", self._injured)):
-            got = self._count(text, cues, everything)
+            got = self._count(text, cues, everything, hits=hits)
             if got is not None:
                 found[question] = Value(question, *got)
-        aboard = self._count(text, self._aboard, everything, reject_pax=True)
+        aboard = self._count(text, self._aboard, everything, reject_pax=True, hits=hits)
         if aboard is None and composites:
             aboard = (composites[0].low, composites[0].high)
         if aboard is not None:
             found["aboard"] = Value("aboard", *aboard)
         passengers = next((c.passengers for c in composites if c.passengers), None)
-        if passengers is None:
+        if passengers is None and self._may(self._pax, hits):
             for cue in self._pax.finditer(text):
                 tied = self._tied(text, cue, plain, before_only=True, max_gap=0)
                 if tied is not None:
@@ -386,15 +414,19 @@ class ValueReader:
                     break
         if passengers is not None:
             found["passengers"] = Value("passengers", *passengers)
-        if "dead" not in found and self._no_survivors.search(text):
+        if (
+            "dead" not in found
+            and self._may(self._no_survivors, hits)
+            and self._no_survivors.search(text)
+        ):
             if aboard is not None:
                 found["dead"] = Value("dead", *aboard)
             elif passengers is not None:
                 found["dead"] = Value("dead", passengers[0], math.inf)
-        attackers = self._attackers(text, plain)
+        attackers = self._attackers(text, plain, hits)
         if attackers is not None:
             found["attackers"] = attackers
-        state = self._suspect(text)
+        state = self._suspect(text, hits)
         if state is not None:
             found["suspect"] = Value("suspect", state=state)
         places = self._places(sentence)
@@ -418,9 +450,10 @@ class ValueReader:
                         found.add(" ".join(words))
         return sorted(found)
 
-    def _attackers(self, text: str, plain: list[_Qty]) -> Value | None:
+    def _attackers(self, text: str, plain: list[_Qty], hits: int = ALL) -> Value | None:
         readings: list[tuple[int, float, float]] = []
-        for cue in self._attacker_nouns.finditer(text):
+        nouns = self._attacker_nouns.finditer(text) if self._may(self._attacker_nouns, hits) else ()
+        for cue in nouns:
             for q in reversed(plain):
                 if q.end <= cue.start():
                     gap = text[q.end:cue.start()]
@@ -428,6 +461,8 @@ class ValueReader:
                         readings.append((q.start, q.low, q.high))
                     break
         for pattern, one in ((self._one, True), (self._several, False)):
+            if not self._may(pattern, hits):
+                continue
             for m in pattern.finditer(text):
                 if any(start >= m.start() and start < m.end() for start, _, _ in readings):
                     continue  # "more than one shooter": the number inside decides
@@ -441,9 +476,11 @@ class ValueReader:
         _, low, high = max(readings, key=lambda r: r[0])
         return Value("attackers", low, high)
 
-    def _suspect(self, text: str) -> str | None:
+    def _suspect(self, text: str, hits: int = ALL) -> str | None:
         last: tuple[int, str] | None = None
         for state, pattern in self._states:
+            if not self._may(pattern, hits):
+                continue
             for m in pattern.finditer(text):
                 if self._negated.search(text, max(0, m.start() - 40), m.start()):
                     continue

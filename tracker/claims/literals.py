@@ -1,0 +1,272 @@
+"""Necessary literals of a pattern: a cheap first check before an expensive regex.
+
+:func:`needed` reads a compiled pattern's structure and returns a set of plain strings
+such that *every* match of the pattern contains at least one of them, or None when no
+such set can be told (a pattern that may match with no fixed text at all). The strings
+are lower-case, to be looked for in the text lower-cased one character for one (as
+:func:`fold` does). A sentence holding none of them cannot
+match, so the pattern need not run; a sentence holding one may or may not match, and the
+pattern decides. The check only ever skips work; what a pattern finds is unchanged.
+
+:class:`LiteralScan` checks the strings of many patterns at once: one scan of the text
+(a trie of every string, tried at each position) tells which patterns may match, as a
+bit mask, for about the cost of running one of them.
+
+Case-insensitive parts are handled exactly: a literal letter under ``re.I`` is looked
+for lower-cased, which finds every text character it matches except the three that
+Unicode case-folding twists onto ASCII letters (``İ``, ``ı``, ``ſ``: see
+:data:`CASE_TWISTS`); a text holding one of those must run the pattern anyway
+(:meth:`Needed.absent` says so). A pattern with a non-ASCII literal letter under
+``re.I`` is given no literal for that part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from re import _parser  # type: ignore[attr-defined]
+from typing import Any
+
+__all__ = ["ALL", "CASE_TWISTS", "LiteralScan", "Needed", "fold", "needed"]
+
+CASE_TWISTS = "İıſ"
+"""The characters a case-insensitive pattern matches to an ASCII letter although their
+own lower case is not that letter ("ſ" matches ``(?i)s``). tests/test_claims.py checks
+this list against every code point."""
+
+_TWISTED = re.compile(f"[{CASE_TWISTS}]")
+_CAP = 64  # most strings an exact part may stand for before it is cut
+_Info = tuple[frozenset[str] | None, frozenset[str] | None]  # (exact, needed)
+_UNKNOWN: _Info = (None, None)
+_EMPTY: _Info = (frozenset({""}), None)
+
+
+def fold(text: str) -> str:
+    """``text`` lower-cased, one character for one so that offsets still line up (a
+    character whose lower case is longer, "İ", is kept as it is)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
+
+
+def _char(code: int, icase: bool) -> str | None:
+    """A literal character as it is looked for in the lower-cased text, None when it
+    cannot be (a non-ASCII letter that case rules may change)."""
+    char = chr(code)
+    if not char.isascii():
+        lowered = char.lower()
+        if icase or len(lowered) != 1 or lowered != char or char.upper() != char:
+            return None  # a cased non-ASCII letter: "Σ" lowers by context
+        return char
+    return char.lower()
+
+
+def _need_of(info: _Info) -> frozenset[str] | None:
+    exact, need = info
+    if need is not None:
+        return need
+    if exact is not None and "" not in exact:
+        return exact
+    return None
+
+
+def _best(candidates: Iterable[frozenset[str]]) -> frozenset[str] | None:
+    """The most selective of several sets each of which a match must meet: the one whose
+    shortest string is longest, then the smallest."""
+    best: frozenset[str] | None = None
+    for cand in candidates:
+        if not cand or "" in cand:
+            continue
+        if best is None or (min(map(len, cand)), -len(cand)) > (min(map(len, best)), -len(best)):
+            best = cand
+    return best
+
+
+def _sequence(items: Sequence[tuple[Any, Any]], icase: bool) -> _Info:
+    """A concatenation: exact strings while every part is exact, else the best needed set
+    among its exact runs and its parts' own needed sets."""
+    run: frozenset[str] = frozenset({""})
+    broken = False
+    candidates: list[frozenset[str]] = []
+    for item in items:
+        exact, need = _node(item, icase)
+        if exact is not None and len(run) * len(exact) <= _CAP:
+            run = frozenset(a + b for a in run for b in exact)
+            continue
+        candidates.append(run)
+        broken = True
+        if exact is not None and len(exact) <= _CAP:
+            run = exact
+        else:
+            run = frozenset({""})
+            if need is not None:
+                candidates.append(need)
+            elif exact is not None and "" not in exact:
+                candidates.append(exact)
+    if not broken:
+        return run, None
+    candidates.append(run)
+    return None, _best(candidates)
+
+
+def _node(item: tuple[Any, Any], icase: bool) -> _Info:
+    op, av = item
+    name = str(op)
+    if name == "LITERAL":
+        char = _char(av, icase)
+        return (frozenset({char}), None) if char is not None else _UNKNOWN
+    if name == "IN":
+        chars: set[str] = set()
+        for sub_op, sub_av in av:
+            char = _char(sub_av, icase) if str(sub_op) == "LITERAL" else None
+            if char is None:
+                return _UNKNOWN
+            chars.add(char)
+        return frozenset(chars), None
+    if name in ("AT", "ASSERT", "ASSERT_NOT"):
+        return _EMPTY  # zero-width: consumes nothing
+    if name == "SUBPATTERN":
+        _group, add, remove, pattern = av
+        inner = (icase or bool(add & re.I)) and not remove & re.I
+        return _sequence(list(pattern), inner)
+    if name == "ATOMIC_GROUP":
+        return _sequence(list(av), icase)
+    if name == "BRANCH":
+        infos = [_sequence(list(alt), icase) for alt in av[1]]
+        exacts = [e for e, _ in infos]
+        exact: frozenset[str] | None = None
+        if all(e is not None for e in exacts):
+            union = frozenset().union(*(e for e in exacts if e is not None))
+            exact = union if len(union) <= _CAP else None
+        needs = [_need_of(i) for i in infos]
+        if exact is not None:
+            return exact, None
+        if all(n is not None for n in needs):
+            return None, frozenset().union(*(n for n in needs if n is not None))
+        return _UNKNOWN
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, high, pattern = av
+        inner_info = _sequence(list(pattern), icase)
+        if low == 0:
+            if high == 1 and inner_info[0] is not None:
+                return inner_info[0] | {""}, None
+            return _EMPTY if high == 0 else _UNKNOWN
+        if low == high == 1:
+            return inner_info
+        return None, _need_of(inner_info)
+    return _UNKNOWN
+
+
+
+def _minimal(strings: Iterable[str]) -> tuple[str, ...]:
+    """The strings none of the others is part of ("claim" makes "claimed" redundant),
+    shortest first."""
+    out: list[str] = []
+    for s in sorted(set(strings), key=lambda s: (len(s), s)):
+        if not any(o in s for o in out):
+            out.append(s)
+    return tuple(out)
+
+
+class Needed:
+    """The strings one of which any match of a pattern holds (see :func:`needed`)."""
+
+    __slots__ = ("_any", "ignore_case", "strings")
+
+    def __init__(self, strings: Iterable[str], ignore_case: bool) -> None:
+        self.strings = _minimal(strings)
+        self.ignore_case = ignore_case
+        self._any = re.compile("|".join(re.escape(s) for s in self.strings))
+
+    def absent(self, low: str) -> bool:
+        """Whether the pattern surely cannot match the text ``low`` is the lower-cased
+        form of (one character for one)."""
+        if self._any.search(low) is not None:
+            return False
+        return not (self.ignore_case and _TWISTED.search(low) is not None)
+
+
+def needed(pattern: re.Pattern[str]) -> Needed | None:
+    """The strings one of which every match of ``pattern`` holds, None when unknown."""
+    icase = bool(pattern.flags & re.I)
+    try:
+        parsed = _parser.parse(pattern.pattern, pattern.flags)
+    except re.error:
+        return None
+    need = _need_of(_sequence(list(parsed), icase))
+    if not need:
+        return None
+    # case-insensitive anywhere inside: the twisted characters must run the pattern
+    return Needed(need, ignore_case=icase or "(?i" in pattern.pattern)
+
+
+ALL = -1
+"""A hit mask with every bit set: run every pattern (no scan made)."""
+
+
+def _trie(strings: Iterable[str]) -> str:
+    """A pattern matching the longest of ``strings`` that starts where it is tried."""
+    root: dict[str, Any] = {}
+    for string in strings:
+        node = root
+        for char in string:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        alts = [re.escape(c) + render(sub) for c, sub in sorted(node.items()) if c]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return render(root)
+
+
+class LiteralScan:
+    """Which of several patterns may match a text, from one scan for all their strings.
+
+    ``needs[i]`` is pattern ``i``'s :class:`Needed` (None: it always runs); bit ``1 << i``
+    of :meth:`hits` is set unless pattern ``i`` surely cannot match."""
+
+    __slots__ = ("_always", "_bits", "_find", "_twisted")
+
+    def __init__(self, needs: Sequence[Needed | None]) -> None:
+        self._always = 0
+        self._twisted = 0
+        owners: list[tuple[str, int]] = []
+        for i, need in enumerate(needs):
+            bit = 1 << i
+            if need is None:
+                self._always |= bit
+                continue
+            if need.ignore_case:
+                self._twisted |= bit
+            owners += [(s, bit) for s in need.strings]
+        strings = sorted({s for s, _ in owners})
+        # a string found stands for every string it starts with: the scan reports only
+        # the longest string at each position
+        self._bits = {
+            x: _or(bit for s, bit in owners if x.startswith(s)) for x in strings
+        }
+        self._find = re.compile(f"(?=({_trie(strings)}))") if strings else None
+
+    def hits(self, low: str) -> int:
+        """The bit mask of the patterns that may match the text ``low`` is the lower-cased
+        form of (one character for one)."""
+        mask = self._always
+        if self._find is not None:
+            bits = self._bits
+            for found in self._find.findall(low):
+                mask |= bits[found]
+        if self._twisted and _TWISTED.search(low) is not None:
+            mask |= self._twisted
+        return mask
+
+
+def _or(bits: Iterable[int]) -> int:
+    out = 0
+    for bit in bits:
+        out |= bit
+    return out
