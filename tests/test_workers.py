@@ -9,6 +9,9 @@ holding the feed's lease is killed with SIGKILL in the middle of a burst while t
 receiver refuses deliveries, and the survivor takes over its feed, its unprocessed posts
 and its pending deliveries, and stores every acknowledged post exactly once.
 
+In-process, two runtimes (two workers' pipelines, each with its own connection) take
+turns with batches of germanwings posts and decide exactly as one pipeline does.
+
 Conditions are polled with a deadline; no duration is asserted.
 """
 
@@ -37,11 +40,21 @@ from xml.sax.saxutils import escape
 
 import pytest
 from aiohttp import web
-from conftest import CACHE_DIR, ROOT, PostgresServer, run_cli
+from conftest import (
+    CACHE_DIR,
+    GERMANWINGS,
+    GERMANWINGS_INCIDENT,
+    ROOT,
+    PostgresServer,
+    run_cli,
+)
 
+from tracker.config.settings import load_settings
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import StoreError
-from tracker.models import Alert, AlertEvent, ClaimKind, Status
+from tracker.ingest.records import parse_post
+from tracker.models import Alert, AlertEvent, ClaimKind, Post, Status
+from tracker.runtime import Runtime
 from tracker.store import Store
 from tracker.store.outbox import DeliveryState
 
@@ -164,6 +177,83 @@ def test_two_drainers_take_different_deliveries_and_a_dead_ones_come_due(store_t
             two.outbox.sent(delivery.id, "HTTP 200", now=t + 33)
         assert one.outbox.counts()[DeliveryState.SENT.value] == 6
         assert one.outbox.counts()[DeliveryState.PENDING.value] == 0
+    finally:
+        one.close()
+        two.close()
+
+
+# --------------------------------------------------------------------------- two pipelines
+
+
+def _germanwings(n: int) -> list[Post]:
+    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:n]
+    return [parse_post(json.loads(line), default_source="x", max_text_chars=20_000)
+            for line in lines]
+
+
+def _outcome(store: Store) -> tuple[list[Any], list[Any]]:
+    """The live narratives (id, kind, actors) and every alert event (event, rule,
+    narrative, event time, severity), in order."""
+    narratives = [
+        (s.id, s.kind.value, s.actors) for s in store.narrative_states()
+    ]
+    alerts = [(a.event.value, a.rule, a.narrative_id, a.at, a.severity)
+              for a, _ in reversed(store.outbox.alerts(limit=100_000))]
+    return sorted(narratives), alerts
+
+
+BATCHES = 60
+"""Posts per batch handed to a pipeline."""
+
+
+def _turns_settings(folder: Path, target: str) -> Any:
+    folder.mkdir()
+    path = folder / "claimwatch.toml"
+    path.write_text(f"[storage]\n{storage_line(target)}\n[embedding]\n"
+                    f'cache_dir = "{CACHE_DIR}"\n[index]\ndir = "{folder / "indexes"}"\n'
+                    + GERMANWINGS_INCIDENT, encoding="utf-8")
+    return load_settings(path, environ={})
+
+
+@pytest.fixture(scope="module")
+def one_worker(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder,
+) -> tuple[list[Post], tuple[list[Any], list[Any]]]:
+    """600 germanwings posts and what one worker makes of them in batches of
+    :data:`BATCHES` (on a SQLite file of its own: the engines agree, see
+    tests/test_store_backends.py). Once for the module: every engine compares with it."""
+    posts = _germanwings(600)
+    folder = tmp_path_factory.mktemp("one-worker")
+    alone = Runtime(_turns_settings(folder / "w", str(folder / "alone.db")), embedder)
+
+    async def run() -> None:
+        for start in range(0, len(posts), BATCHES):
+            await alone.pipeline().add_posts(posts[start : start + BATCHES])
+
+    try:
+        asyncio.run(run())
+        return posts, _outcome(alone.store)
+    finally:
+        alone.close()
+
+
+async def test_two_pipelines_taking_turns_decide_as_one_would(
+    tmp_path: Path, store_target: str, embedder: SentenceTransformerEmbedder,
+    one_worker: tuple[list[Post], tuple[list[Any], list[Any]]],
+) -> None:
+    """Batches handed in turn to two workers' pipelines on one database give the same
+    narratives (ids, kinds, actors) and alert events (event, rule, narrative, event time,
+    severity) as one pipeline given the same batches."""
+    posts, expected = one_worker
+    one = Runtime(_turns_settings(tmp_path / "one", store_target), embedder)
+    two = Runtime(_turns_settings(tmp_path / "two", store_target), embedder)
+    try:
+        for n, start in enumerate(range(0, len(posts), BATCHES)):
+            await (one if n % 2 == 0 else two).pipeline().add_posts(
+                posts[start : start + BATCHES])
+        got = _outcome(one.store)
+        assert got == expected
+        assert len(got[0]) > 20 and got[1], "a real test: many narratives, some alerts"
     finally:
         one.close()
         two.close()
