@@ -18,6 +18,7 @@ import numpy as np
 from tracker.claims.examples import Encode, ExampleReader
 from tracker.claims.extract import _URL, _lower, _WordList
 from tracker.claims.lexicon import DEFAULT_LEXICON, Lexicon
+from tracker.claims.literals import LiteralScan, Needed
 from tracker.models import Stance
 
 __all__ = ["STANCE_THRESHOLD", "StanceReader", "stance_examples"]
@@ -64,6 +65,11 @@ class StanceReader:
         self._query = _WordList(lexicon.query_cues)
         self._support = _WordList(lexicon.support_cues)
         self._questions = lexicon.question_marks
+        # one scan says which cue lists may match at all (tracker.claims.literals)
+        needs: list[Needed | None] = []
+        for words in (self._deny, self._query, self._support):
+            words.bind(needs)
+        self._scan = LiteralScan(needs)
 
     @classmethod
     def with_model(
@@ -83,11 +89,12 @@ class StanceReader:
         query, query over support; a quoted repost ("RT @x", "“@x: ...") supports."""
         body = _LEAD.sub("", _URL.sub(" ", text)).strip()
         low = _lower(body)
-        if self._deny.search(low, body):
+        hits = self._scan.hits(low)
+        if self._deny.search(low, body, hits):
             return Stance.DENY
-        if self._query.search(low, body):
+        if self._query.search(low, body, hits):
             return Stance.QUERY
-        if self._support.search(low, body) or _QUOTE.match(body) is not None:
+        if self._support.search(low, body, hits) or _QUOTE.match(body) is not None:
             return Stance.SUPPORT
         if self.question_is_query and any(q in body for q in self._questions):
             return Stance.QUERY

@@ -96,7 +96,9 @@ class IncidentLinker:
             if not incident.covers(created_at):
                 continue
             pattern = self._patterns[incident.id]
-            if pattern is not None and (pattern.search(text) or pattern.search(split_tags(text))):
+            if pattern is not None and (
+                pattern.search(text) or ("#" in text and pattern.search(split_tags(text)))
+            ):  # (with no hashtag, split_tags changes nothing: no second search)
                 out.append((incident.id, "term"))
                 continue
             vector = self._vectors.get(incident.id)

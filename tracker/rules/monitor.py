@@ -233,6 +233,7 @@ class AlertMonitor:
     ) -> None:
         self.store = store
         self.rules = tuple(r for r in rules if r.detect != "conflict")
+        self._named: tuple[tuple[Rule, ...], dict[str, Rule]] = ((), {})
         self.conflict_rules = tuple(r for r in rules if r.detect == "conflict")
         # whole minutes of event time -> incidents whose conflicts to evaluate then (the
         # minute after a post joined one of their narratives)
@@ -403,10 +404,19 @@ class AlertMonitor:
             self._open = set(self.store.open_conflict_incidents())
         return self._open
 
+    def _rule_named(self, name: str) -> Rule | None:
+        """The first of :attr:`rules` named ``name`` (by a dict kept for the tuple)."""
+        if self._named[0] is not self.rules:
+            named: dict[str, Rule] = {}
+            for rule in self.rules:
+                named.setdefault(rule.name, rule)
+            self._named = (self.rules, named)
+        return self._named[1].get(name)
+
     def _tick(self, at: datetime) -> list[Alert]:
         by_narrative: dict[int, list[Rule]] = {}
         for rule_name, nid, _, _ in self._open_rule_states():
-            rule = next((r for r in self.rules if r.name == rule_name), None)
+            rule = self._rule_named(rule_name)
             if rule is not None:
                 by_narrative.setdefault(nid, []).append(rule)
         out: list[Alert] = []

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from tracker.models import Sample, Stance
 
@@ -55,9 +56,17 @@ def per_minute(count: float, window_minutes: float) -> float:
     return count / window_minutes if window_minutes > 0 else 0.0
 
 
+@lru_cache(maxsize=64)
+def _span(window_minutes: float) -> timedelta:
+    return timedelta(minutes=window_minutes)
+
+
 def window_bounds(at: datetime, window_minutes: float) -> tuple[datetime, datetime]:
     """The window ``(start, end]`` ending at ``at``."""
-    return at - timedelta(minutes=window_minutes), at
+    return at - _span(window_minutes), at
+
+
+_NO_STANCES = dict.fromkeys(Stance, 0)
 
 
 def narrative_rate(
@@ -66,22 +75,27 @@ def narrative_rate(
     """The rate at ``at`` from the samples inside ``(at - window, at]``; others are ignored."""
     start, end = window_bounds(at, window_minutes)
     posts = verified = replies = reposts = 0
-    stances = dict.fromkeys(Stance, 0)
+    stances = _NO_STANCES.copy()
     followers: dict[str, int] = {}
     anonymous = 0
-    for s in samples:
+    for s in samples:  # called for every narrative at every tick: kept lean
         if not start < s.at <= end:
             continue
         posts += 1
         verified += s.verified
-        replies += s.role == "reply"
-        reposts += s.role == "repost"
-        if s.stance is not None and s.role == "reply":
-            stances[s.stance] += 1
-        if s.author is None:
+        role = s.role
+        if role == "reply":
+            replies += 1
+            if s.stance is not None:
+                stances[s.stance] += 1
+        elif role == "repost":
+            reposts += 1
+        author = s.author
+        if author is None:
             anonymous += 1
         else:
-            followers[s.author] = max(followers.get(s.author, 0), s.followers)
+            known = followers.get(author, 0)
+            followers[author] = known if known >= s.followers else s.followers
     contested = stances[Stance.DENY] + stances[Stance.QUERY]
     return Rate(
         at=at, window_minutes=window_minutes, posts=posts,
