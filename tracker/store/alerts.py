@@ -60,15 +60,36 @@ class ConflictRow:
 
 
 # What value_posts and has_value_posts read (incident id, start, end): claims giving
-# values or naming actors, in the incident's live narratives, posted in the window. On
-# SQLite the CROSS JOINs keep the planner on the time index of posts (not every claim of
-# the incident through narrative_claims' key); PostgreSQL has no CROSS JOIN ... ON.
-_VALUE_POSTS = (
-    "FROM posts p {cross} claims c ON c.post_id = p.id "
-    "{cross} narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
-    "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
-    "WHERE p.created_at > ? AND p.created_at <= ? AND (c.vals IS NOT NULL OR "
+# values or naming actors, in the incident's live narratives, posted in the window. The
+# plan must start from the window's posts (the time index of posts) and look their claims
+# up by index, not walk every claim of the incident through narrative_claims' key (a cost
+# that grows with the incident; what PostgreSQL's planner picks while the statistics of a
+# filling database lag behind it). On SQLite the CROSS JOINs fix that order. PostgreSQL
+# has no CROSS JOIN ... ON: there a LATERAL subquery that cannot be flattened (OFFSET 0)
+# reads each post's claims by the post's id, and a scalar subquery each claim's narrative
+# by narrative_claims' key (one row at most: the key is (incident, claim)).
+_VALUE_CLAIMS = (
+    "(c.vals IS NOT NULL OR "
     "(c.kind = 'attribution' AND c.negated = 0 AND (c.actors != '[]' OR c.candidates != '[]')))"
+)
+_VALUE_POSTS_SQLITE = (
+    "SELECT {columns} FROM posts p CROSS JOIN claims c ON c.post_id = p.id "
+    "CROSS JOIN narrative_claims nc ON nc.claim_id = c.id AND nc.incident_id = ? "
+    "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
+    "WHERE p.created_at > ? AND p.created_at <= ? AND " + _VALUE_CLAIMS + " {tail}"
+)
+_VALUE_POSTS_POSTGRES = (
+    "SELECT {columns} FROM posts p CROSS JOIN LATERAL ("
+    "SELECT c.id, c.vals, c.kind, c.negated, c.actors, c.candidates, "
+    "(SELECT nc.narrative_id FROM narrative_claims nc "
+    "JOIN narratives n ON n.id = nc.narrative_id AND n.merged_into IS NULL "
+    "WHERE nc.incident_id = ? AND nc.claim_id = c.id) AS narrative_id "
+    "FROM claims c WHERE c.post_id = p.id AND " + _VALUE_CLAIMS + " OFFSET 0) c "
+    "WHERE p.created_at > ? AND p.created_at <= ? AND c.narrative_id IS NOT NULL {tail}"
+)
+_VALUE_COLUMNS = (
+    "c.id, {nc}.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
+    "c.vals, c.kind, c.negated, c.actors, c.candidates"
 )
 
 
@@ -185,18 +206,19 @@ class AlertTables(Tables):
 
     # -- conflict rules -------------------------------------------------------------------
 
-    def _value_posts(self) -> str:
-        return _VALUE_POSTS.format(cross="CROSS JOIN" if self.dialect == "sqlite" else "JOIN")
+    def _value_posts(self, rows: bool) -> str:
+        """The value posts query on this engine: its rows in time order, or (not ``rows``)
+        whether there is one. Parameters: incident id, start, end."""
+        sql = _VALUE_POSTS_SQLITE if self.dialect == "sqlite" else _VALUE_POSTS_POSTGRES
+        if not rows:
+            return sql.format(columns="1", tail="LIMIT 1")
+        columns = _VALUE_COLUMNS.format(nc="nc" if self.dialect == "sqlite" else "c")
+        return sql.format(columns=columns, tail="ORDER BY p.created_at, c.id")
 
     def value_posts(self, incident_id: str, start: datetime, end: datetime) -> list[ValuePost]:
         """Claims of the incident's live narratives posted with ``start < time <= end``
         that give values, or are unnegated attributions naming actors; in time order."""
-        rows = self._all(
-            "SELECT c.id, nc.narrative_id, p.source, p.ext_id, p.author, p.tier, p.created_at, "
-            f"c.vals, c.kind, c.negated, c.actors, c.candidates {self._value_posts()} "
-            "ORDER BY p.created_at, c.id",
-            (incident_id, ts(start), ts(end)),
-        )
+        rows = self._all(self._value_posts(True), (incident_id, ts(start), ts(end)))
         out: list[ValuePost] = []
         for r in rows:
             named: tuple[str, ...] = ()
@@ -210,9 +232,7 @@ class AlertTables(Tables):
 
     def has_value_posts(self, incident_id: str, start: datetime, end: datetime) -> bool:
         """Whether :meth:`value_posts` would find anything (cheap: the first row only)."""
-        row = self._one(
-            f"SELECT 1 {self._value_posts()} LIMIT 1", (incident_id, ts(start), ts(end))
-        )
+        row = self._one(self._value_posts(False), (incident_id, ts(start), ts(end)))
         return row is not None
 
     def conflict_rows(self, incident_id: str | None = None) -> list[ConflictRow]:

@@ -233,10 +233,13 @@ class NarrativeTables(Tables):
     def narratives_with_post(self, post_rowid: int, incident_id: str) -> list[tuple[int, bool]]:
         """(narrative id, verified reporting there) of the live narratives of one incident
         a post takes part in, by its claims, as a repost or as a reply."""
+        # from the post's few rows, each narrative looked up by its key alone (a join,
+        # or merged_into in the lookup's WHERE, let PostgreSQL's planner walk every live
+        # narrative of the incident while its statistics lag behind a filling database)
         rows = self._all(
             "SELECT np.narrative_id, np.confirmed FROM narrative_posts np "
-            "JOIN narratives n ON n.id = np.narrative_id "
-            "WHERE np.post_id = ? AND n.incident_id = ? AND n.merged_into IS NULL "
+            "WHERE np.post_id = ? AND (SELECT CASE WHEN n.merged_into IS NULL THEN "
+            "n.incident_id END FROM narratives n WHERE n.id = np.narrative_id) = ? "
             "ORDER BY np.narrative_id",
             (post_rowid, incident_id),
         )
