@@ -18,6 +18,17 @@ new ids by ``RETURNING id``; ``CASE`` for scalar ``min``/``max`` and for countin
 comparisons; no ``json_extract``; no ``CROSS JOIN ... ON``. Where SQL truly differs
 (advisory locks, ``SKIP LOCKED``), callers branch on ``dialect``.
 
+Speed on PostgreSQL: a statement run a few times on a connection is prepared on the
+server (psycopg's default ``prepare_threshold``): parsed once, and after a few runs
+planned once for all values (``plan_cache_mode = auto``). A connection pooler in front of
+the server must then keep prepared statements per client (PgBouncer 1.21 and later with
+``max_prepared_statements``, or session pooling). Such a plan, like any plan made while a
+new database fills up and its statistics lag behind, must not depend on a table being
+small: the hot queries are written so their only sensible plan starts from the few rows
+they look for (a scalar subquery on a key, a ``LATERAL`` subquery that cannot be
+flattened). Statements sent once per row (:meth:`Connection.executemany`,
+:meth:`Connection.insert_returning`) travel in one pipeline, one round trip for all.
+
 The schema version: SQLite's ``PRAGMA user_version``; PostgreSQL's one-row table
 ``claimwatch_schema (version)``. A PostgreSQL password never sits in a URL: it comes from
 the environment variable the target names (or libpq's ``PGPASSWORD``), and no error
@@ -95,6 +106,12 @@ class Connection(Protocol):
         """Run one statement once per row of parameters."""
         ...
 
+    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        """Run an ``INSERT ... RETURNING`` once per row of parameters, in order; per row,
+        the first row it returned, or None (``INSERT OR IGNORE`` that inserted nothing).
+        PostgreSQL sends them all in one pipeline (one round trip, not one each)."""
+        ...
+
     def script(self, sql: str) -> None:
         """Run a migration's statements (``;``-separated DDL) inside the open transaction."""
         ...
@@ -157,6 +174,9 @@ class SqliteConnection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._db.executemany(sql, rows)
+
+    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        return [self._db.execute(sql, row).fetchone() for row in rows]
 
     def script(self, sql: str) -> None:
         for statement in sql.split(";"):
@@ -354,9 +374,8 @@ class PostgresConnection:
         if options:
             extra["options"] = " ".join(options)
         self.where = where(target.url)
-        self._connect = functools.partial(
-            psycopg.connect, target.url, autocommit=True, prepare_threshold=None, **extra
-        )
+        # psycopg's prepare_threshold left at its default: see the module's docstring
+        self._connect = functools.partial(psycopg.connect, target.url, autocommit=True, **extra)
         self._block = False  # inside BEGIN ... COMMIT
         try:
             self._db: psycopg.Connection[Any] = self._connect()
@@ -399,6 +418,19 @@ class PostgresConnection:
             return
         with self._mapped(), self._live().cursor() as cur:
             cur.executemany(translate(sql), batch)
+
+    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        batch = [tuple(r) for r in rows]
+        if not batch:
+            return []
+        out: list[Any] = []
+        with self._mapped(), self._live().cursor() as cur:
+            cur.executemany(translate(sql), batch, returning=True)  # pipelined
+            while True:
+                out.append(cur.fetchone())
+                if not cur.nextset():
+                    break
+        return out
 
     def script(self, sql: str) -> None:
         with self._mapped():

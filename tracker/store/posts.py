@@ -100,21 +100,18 @@ class PostTables(Tables):
         inserted: list[int | None] = []
         claims: list[Claim] = []
         with self.transaction():
-            for item in posts:
-                p = item.post
-                cur = self._db.execute(
-                    "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
-                    "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
-                    "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                    "RETURNING id",
-                    (
-                        p.source, p.id, p.author, p.tier.value if p.tier else None, p.text,
-                        item.text_hash, ts(p.created_at), p.url, p.lang, p.repost_of,
-                        p.reply_to, json.dumps(p.metrics), json.dumps(p.extra, default=str),
-                        now, item.stance.value if item.stance else None,
-                    ),
-                )
-                row = cur.fetchone()
+            # each statement once per row, in order (PostgreSQL: one round trip for all
+            # the posts, one for all their claims): the same ids as one at a time
+            rows = self._db.insert_returning(
+                "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
+                "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
+                "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "RETURNING id",
+                [_post_row(item, now) for item in posts],
+            )
+            pending: list[tuple[Claim, str]] = []
+            params: list[tuple[object, ...]] = []
+            for item, row in zip(posts, rows, strict=True):
                 if row is None:  # stored already
                     inserted.append(None)
                     continue
@@ -122,21 +119,25 @@ class PostTables(Tables):
                 inserted.append(post_rowid)
                 for position, claim in enumerate(item.claims):
                     digest = claim.text_hash or text_hash(claim.text)
-                    c = self._db.execute(
-                        "INSERT INTO claims (post_id, position, text, text_hash, kind, "
-                        "actors, candidates, hedge, negated, official_voice, authority, vals) "
-                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-                        (
-                            post_rowid, position, claim.text, digest,
-                            claim.kind.value, json.dumps(claim.actors),
-                            json.dumps(claim.candidate_actors), claim.hedge, int(claim.negated),
-                            int(claim.official_voice), claim.authority,
-                            json.dumps([v.as_dict() for v in claim.values])
-                            if claim.values else None,
-                        ),
-                    )
-                    claim_id = int(c.fetchone()[0])
-                    claims.append(replace(claim, id=claim_id, text_hash=digest))
+                    pending.append((claim, digest))
+                    params.append((
+                        post_rowid, position, claim.text, digest,
+                        claim.kind.value, json.dumps(claim.actors),
+                        json.dumps(claim.candidate_actors), claim.hedge, int(claim.negated),
+                        int(claim.official_voice), claim.authority,
+                        json.dumps([v.as_dict() for v in claim.values])
+                        if claim.values else None,
+                    ))
+            ids = self._db.insert_returning(
+                "INSERT INTO claims (post_id, position, text, text_hash, kind, "
+                "actors, candidates, hedge, negated, official_voice, authority, vals) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+                params,
+            )
+            claims = [
+                replace(claim, id=int(row[0]), text_hash=digest)
+                for (claim, digest), row in zip(pending, ids, strict=True)
+            ]
             self._db.executemany(
                 "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
                 (
@@ -360,6 +361,16 @@ class PostTables(Tables):
                     (model, *part),
                 ).fetchall()
             yield from _vectorchunks(rows, chunk)
+
+
+def _post_row(item: NewPost, now: float) -> tuple[object, ...]:
+    """The parameters of a post's ``INSERT`` (``now``: when it was ingested, epoch s)."""
+    p = item.post
+    return (
+        p.source, p.id, p.author, p.tier.value if p.tier else None, p.text, item.text_hash,
+        ts(p.created_at), p.url, p.lang, p.repost_of, p.reply_to, json.dumps(p.metrics),
+        json.dumps(p.extra, default=str), now, item.stance.value if item.stance else None,
+    )
 
 
 def _vectorchunks(
