@@ -25,6 +25,7 @@ moved, so every join is decided against every narrative.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -215,6 +216,91 @@ class Clusterer:
         return np.array(group.centroids[group.ids.index(narrative_id)])
 
 
+class _Memo:
+    """What one :meth:`NarrativeEngine.process` call knows of its posts' incident links,
+    narrative rows and responses: read for the whole batch in one query each, then kept
+    exact by writing every link and join through it (a later post of the batch may reply
+    to an earlier one). Posts it was not given are read one by one when first asked for.
+    Valid for one transaction: nothing else writes those rows meanwhile, and narratives
+    merge only in :meth:`NarrativeEngine.consolidate`."""
+
+    __slots__ = ("incidents", "responses", "rows", "store")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.incidents: dict[int, list[str]] = {}  # post -> its incidents, by id
+        # post -> {narrative: (its incident, None once merged; verified reporting there)}
+        self.rows: dict[int, dict[int, tuple[str | None, bool]]] = {}
+        self.responses: dict[int, list[int]] = {}  # post -> its reposts and replies
+
+    def load(self, rowids: Iterable[int]) -> None:
+        """Read the links and narrative rows of the posts not known yet."""
+        want = [r for r in dict.fromkeys(rowids) if r not in self.incidents]
+        if not want:
+            return
+        incidents = self.store.incidents_of_posts(want)
+        rows = self.store.narrative_rows_of_posts(want)
+        for r in want:
+            self.incidents[r] = incidents.get(r, [])
+            self.rows[r] = rows.get(r, {})
+
+    def load_responses(self, rowids: Iterable[int]) -> None:
+        want = [r for r in dict.fromkeys(rowids) if r not in self.responses]
+        if want:
+            found = self.store.responses_to_posts(want)
+            for r in want:
+                self.responses[r] = found.get(r, [])
+
+    def responses_to(self, rowid: int) -> list[int]:
+        self.load_responses((rowid,))
+        return list(self.responses[rowid])
+
+    def incidents_of(self, rowid: int) -> list[str]:
+        self.load((rowid,))
+        return list(self.incidents[rowid])
+
+    def narratives_with(self, rowid: int, incident_id: str) -> list[tuple[int, bool]]:
+        """As :meth:`Store.narratives_with_post`: (narrative, verified there), by id."""
+        self.load((rowid,))
+        return [
+            (nid, confirmed) for nid, (incident, confirmed) in sorted(self.rows[rowid].items())
+            if incident == incident_id
+        ]
+
+    def link(self, rowid: int, incident_id: str, via: str) -> bool:
+        known = self.incidents.get(rowid)
+        if known is not None and incident_id in known:
+            return False  # the INSERT would be ignored
+        made = self.store.link(rowid, incident_id, via)
+        if made and known is not None:
+            insort(known, incident_id)
+        return made
+
+    def add_post(
+        self, nid: int, incident_id: str, post: PostInfo, role: str, confirmed: bool = False,
+    ) -> bool:
+        """:meth:`Store.add_post_to_narrative` of a repost or a reply."""
+        rows = self.rows.get(post.rowid)
+        if rows is not None and nid in rows:
+            return False  # the INSERT would be ignored
+        made = self.store.add_post_to_narrative(
+            nid, post.rowid, post.created_at, role=role, confirmed=confirmed,
+            stance=post.stance if role == "reply" else None,
+        )
+        if made and rows is not None:
+            rows[nid] = (incident_id, confirmed)
+        return made
+
+    def claimed(self, nid: int, incident_id: str, rowid: int, confirmed: bool) -> None:
+        """A claim of the post joined narrative ``nid``
+        (:meth:`Store.add_claim_to_narrative`): its row is there, verified if it was or
+        the claim is."""
+        rows = self.rows.get(rowid)
+        if rows is not None:
+            old = rows.get(nid)
+            rows[nid] = (incident_id, (old is not None and old[1]) or confirmed)
+
+
 @dataclass(frozen=True, slots=True)
 class MergedAlert:
     """An alert left open on a narrative merged into one that has its own open alert on
@@ -263,6 +349,7 @@ class NarrativeEngine:
         # rowid -> when it was (last) processed in the current process() call
         self._order: dict[int, int] = {}
         self._step = 0
+        self._memo = _Memo(store)
 
     def reload(self) -> None:
         """Read live narratives again (after a failed transaction, say)."""
@@ -275,9 +362,14 @@ class NarrativeEngine:
         with ``mark`` they are recorded as processed. One transaction."""
         report = ProcessReport()
         self._order.clear()
+        memo = self._memo = _Memo(self.store)
         try:
             with self.store.transaction():
-                for post in self.store.posts_for_processing(rowids, self.model):
+                posts = self.store.posts_for_processing(rowids, self.model)
+                memo.load(
+                    r for p in posts for r in (p.rowid, p.repost_of, p.reply_to) if r is not None
+                )
+                for post in posts:
                     self._process_post(post, linker, report)
                 self._late_responses(linker, report)
                 if mark:
@@ -298,17 +390,19 @@ class NarrativeEngine:
         order) follow it into its incidents once the original is linked."""
         seen: set[int] = set()
         queue = list(report.newly_linked)
+        self._memo.load_responses(queue)
         while queue:
             rowid = queue.pop()
             # a response processed after its original (in this call) saw it linked already
             after = self._order.get(rowid, -1)
             responses = [
-                r for r in self.store.responses_to(rowid)
+                r for r in self._memo.responses_to(rowid)
                 if r not in seen and self._order.get(r, -1) <= after
             ]
             seen.update(responses)
             if not responses:
                 continue
+            self._memo.load(responses)
             for post in self.store.posts_for_processing(responses, self.model):
                 before = len(report.newly_linked)
                 self._process_post(post, linker, report)
@@ -318,21 +412,20 @@ class NarrativeEngine:
     def _process_post(self, post: PostInfo, linker: IncidentLinker, report: ProcessReport) -> None:
         self._step += 1
         self._order[post.rowid] = self._step
+        memo = self._memo
         if post.is_repost:
             if post.repost_of is None:
                 return
-            for incident_id in self.store.incidents_of_post(post.repost_of):
+            for incident_id in memo.incidents_of(post.repost_of):
                 incident = linker.incident(incident_id)
                 if incident is None or not incident.covers(post.created_at):
                     continue
-                if self.store.link(post.rowid, incident_id, "repost"):
+                if memo.link(post.rowid, incident_id, "repost"):
                     report.linked += 1
                     report.incidents.add(incident_id)
                     report.newly_linked.append(post.rowid)
-                for nid, confirmed in self.store.narratives_with_post(post.repost_of, incident_id):
-                    if self.store.add_post_to_narrative(
-                        nid, post.rowid, post.created_at, role="repost", confirmed=confirmed
-                    ):
+                for nid, confirmed in memo.narratives_with(post.repost_of, incident_id):
+                    if memo.add_post(nid, incident_id, post, "repost", confirmed):
                         report.joins.append((nid, post.created_at))
             return
         with_vectors = [c for c in post.claims if c.vector is not None]
@@ -345,7 +438,7 @@ class NarrativeEngine:
         if post.reply_to is not None:
             # a reply takes part in its parent's conversation, so in its incidents
             already = {i for i, _ in links}
-            for incident_id in self.store.incidents_of_post(post.reply_to):
+            for incident_id in memo.incidents_of(post.reply_to):
                 incident = linker.incident(incident_id)
                 if incident is not None and incident_id not in already and incident.covers(
                     post.created_at
@@ -353,7 +446,7 @@ class NarrativeEngine:
                     links.append((incident_id, "reply"))
         relays = self.relays_trusted(post.text) if post.tier is Tier.UNVERIFIED else False
         for incident_id, via in links:
-            if self.store.link(post.rowid, incident_id, via):
+            if memo.link(post.rowid, incident_id, via):
                 report.linked += 1
                 report.incidents.add(incident_id)
                 report.newly_linked.append(post.rowid)
@@ -374,10 +467,8 @@ class NarrativeEngine:
                         report.findings += 1
             if post.reply_to is not None:
                 # the reply is conversation on every narrative its parent takes part in
-                for nid, _ in self.store.narratives_with_post(post.reply_to, incident_id):
-                    if self.store.add_post_to_narrative(
-                        nid, post.rowid, post.created_at, role="reply", stance=post.stance
-                    ):
+                for nid, _ in memo.narratives_with(post.reply_to, incident_id):
+                    if memo.add_post(nid, incident_id, post, "reply"):
                         report.joins.append((nid, post.created_at))
 
     def _cluster(
@@ -416,6 +507,7 @@ class NarrativeEngine:
             nid, incident_id, claim_id, total, post.rowid, post.created_at,
             unsure=unsure, confirmed=verified,
         )
+        self._memo.claimed(nid, incident_id, post.rowid, verified)
         report.joins.append((nid, post.created_at))
         report.clustered += 1
 

@@ -570,3 +570,36 @@ class NarrativeTables(Tables):
             )
             for r in rows
         ]
+
+    def incidents_of_posts(self, post_rowids: Sequence[int]) -> dict[int, list[str]]:
+        """:meth:`incidents_of_post` of many posts in one query per 500: post rowid -> the
+        incidents it is linked to, by id (posts linked to none are left out)."""
+        out: dict[int, list[str]] = {}
+        for part in chunks(list(dict.fromkeys(post_rowids))):
+            for post_id, incident_id in self._all(
+                "SELECT post_id, incident_id FROM post_incidents "
+                f"WHERE post_id IN ({','.join('?' * len(part))}) ORDER BY post_id, incident_id",
+                part,
+            ):
+                out.setdefault(post_id, []).append(incident_id)
+        return out
+
+    def narrative_rows_of_posts(
+        self, post_rowids: Sequence[int]
+    ) -> dict[int, dict[int, tuple[str | None, bool]]]:
+        """The narrative rows of many posts in one query per 500, for
+        :meth:`narratives_with_post` kept in memory: post rowid -> {narrative id: (its
+        incident, None once merged; whether the post is verified reporting there)}."""
+        out: dict[int, dict[int, tuple[str | None, bool]]] = {}
+        for part in chunks(list(dict.fromkeys(post_rowids))):
+            # each narrative looked up by its key alone, as in narratives_with_post
+            for post_id, nid, confirmed, incident_id in self._all(
+                "SELECT np.post_id, np.narrative_id, np.confirmed, (SELECT CASE WHEN "
+                "n.merged_into IS NULL THEN n.incident_id END FROM narratives n "
+                "WHERE n.id = np.narrative_id) FROM narrative_posts np "
+                f"WHERE np.post_id IN ({','.join('?' * len(part))}) "
+                "ORDER BY np.post_id, np.narrative_id",
+                part,
+            ):
+                out.setdefault(post_id, {})[nid] = (incident_id, bool(confirmed))
+        return out

@@ -362,6 +362,22 @@ class PostTables(Tables):
                 ).fetchall()
             yield from _vectorchunks(rows, chunk)
 
+    def responses_to_posts(self, rowids: Sequence[int]) -> dict[int, list[int]]:
+        """:meth:`responses_to` of many posts in one query per 500: post rowid -> its
+        stored reposts and replies, oldest first (posts without any are left out)."""
+        out: dict[int, list[int]] = {}
+        for part in chunks(list(dict.fromkeys(rowids))):
+            m = ",".join("?" * len(part))
+            for parent, child, _ in self._all(
+                "SELECT p.id, c.id, c.created_at FROM posts p JOIN posts c ON c.source = p.source "
+                f"AND c.repost_of = p.ext_id WHERE p.id IN ({m}) UNION "
+                "SELECT p.id, c.id, c.created_at FROM posts p JOIN posts c ON c.source = p.source "
+                f"AND c.reply_to = p.ext_id WHERE p.id IN ({m}) ORDER BY 1, 3, 2",
+                (*part, *part),
+            ):
+                out.setdefault(parent, []).append(child)
+        return out
+
 
 def _post_row(item: NewPost, now: float) -> tuple[object, ...]:
     """The parameters of a post's ``INSERT`` (``now``: when it was ingested, epoch s)."""

@@ -1,0 +1,83 @@
+"""The store's batch reads (one query for a whole batch of posts, as the narrative engine
+asks them) answer what the one-post reads answer, on SQLite and on PostgreSQL
+(``store_target`` runs each test on both)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from tracker.models import Claim, ClaimKind, Incident, Post, Stance
+from tracker.store import NewPost, Store
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+MODEL = "test-model"
+
+
+def _post(ext_id: str, text: str, minutes: float, **kw: str) -> Post:
+    return Post(id=ext_id, source="x", author=f"a{ext_id}", text=text,
+                created_at=T0 + timedelta(minutes=minutes), **kw)  # type: ignore[arg-type]
+
+
+def _claim(text: str) -> Claim:
+    return Claim(text, ClaimKind.ATTRIBUTION, ("TTP",), (), 0.2, False, False, None)
+
+
+def _unit(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal(8).astype(np.float32)
+    return v / np.linalg.norm(v)
+
+
+def test_batch_reads_answer_what_the_one_post_reads_answer(store_target: str) -> None:
+    store = Store(store_target)
+    try:
+        for name in ("quetta", "nushki"):
+            store.save_incident(Incident(id=name, title=name, description=name, terms=(name,),
+                                         started_at=T0 - timedelta(hours=1)))
+        rowids, claims = store.add_posts(
+            [NewPost(_post(str(i), f"TTP behind the Nushki blast, post {i}", i), f"p{i}",
+                     [_claim(f"TTP behind the Nushki blast, post {i}")]) for i in range(3)]
+            + [NewPost(_post("r1", "Is that true?", 9, reply_to="0"), "r1", [], Stance.QUERY),
+               NewPost(_post("rt", "", 5, repost_of="0"), "rt", []),
+               NewPost(_post("r2", "No it is not", 7, reply_to="0"), "r2", [], Stance.DENY)],
+            MODEL, {},
+        )
+        ids = [int(r) for r in rowids if r is not None]
+        cids = [int(c.id or 0) for c in claims]
+        store.link(ids[0], "quetta", "term")  # linked to two incidents, quetta first
+        store.link(ids[0], "nushki", "term")
+        store.link(ids[1], "nushki", "term")
+        keep = store.create_narrative("nushki", ClaimKind.ATTRIBUTION, ("TTP",), (), False,
+                                      _unit(1), T0, ids[0], cids[0])
+        drop = store.create_narrative("nushki", ClaimKind.ATTRIBUTION, ("TTP",), (), False,
+                                      _unit(2), T0, ids[1], cids[1])
+        other = store.create_narrative("quetta", ClaimKind.ATTRIBUTION, ("TTP",), (), False,
+                                       _unit(3), T0, ids[0], cids[0])
+        store.add_claim_to_narrative(keep, "nushki", cids[0], _unit(1), ids[0], T0,
+                                     confirmed=True)
+        store.add_claim_to_narrative(other, "quetta", cids[0], _unit(3), ids[0], T0)
+        store.add_claim_to_narrative(drop, "nushki", cids[1], _unit(2), ids[1], T0)
+        store.add_post_to_narrative(drop, ids[0], T0, role="repost")
+        store.merge_narrative(keep, drop, _unit(4))
+
+        asked = [*ids, ids[0], 10_000]  # a repeat and a post that does not exist
+        incidents = store.incidents_of_posts(asked)
+        assert incidents == {ids[0]: ["nushki", "quetta"], ids[1]: ["nushki"]}
+        assert sorted(store.incidents_of_post(ids[0])) == incidents[ids[0]]
+
+        rows = store.narrative_rows_of_posts(asked)
+        for post in ids:
+            for incident in ("nushki", "quetta"):
+                live = [(nid, confirmed) for nid, (at, confirmed) in sorted(
+                    rows.get(post, {}).items()) if at == incident]
+                assert live == store.narratives_with_post(post, incident)
+        # the merged narrative's rows moved to the one it merged into
+        assert rows == {ids[0]: {keep: ("nushki", True), other: ("quetta", False)},
+                        ids[1]: {keep: ("nushki", False)}}
+
+        responses = store.responses_to_posts(asked)
+        assert responses == {ids[0]: store.responses_to(ids[0])}
+        assert responses[ids[0]] == [ids[4], ids[5], ids[3]]  # oldest first
+    finally:
+        store.close()
