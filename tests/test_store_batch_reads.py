@@ -81,3 +81,41 @@ def test_batch_reads_answer_what_the_one_post_reads_answer(store_target: str) ->
         assert responses[ids[0]] == [ids[4], ids[5], ids[3]]  # oldest first
     finally:
         store.close()
+
+
+def test_bulk_links_and_joins_are_what_one_by_one_writes_give(store_target: str) -> None:
+    store = Store(store_target)
+    try:
+        store.save_incident(Incident(id="nushki", title="Nushki", description="Nushki",
+                                     terms=("Nushki",), started_at=T0 - timedelta(hours=1)))
+        rowids, claims = store.add_posts(
+            [NewPost(_post("0", "TTP behind the Nushki blast", 0), "p0",
+                     [_claim("TTP behind the Nushki blast")]),
+             NewPost(_post("rt", "", 1, repost_of="0"), "rt", []),
+             NewPost(_post("r", "Is that true?", 2, reply_to="0"), "r", [], Stance.QUERY)],
+            MODEL, {},
+        )
+        source, repost, reply = (int(r) for r in rowids if r is not None)
+        store.link_posts([(source, "nushki", "term"), (repost, "nushki", "repost"),
+                          (source, "nushki", "meaning")])  # the second link of a post: ignored
+        assert store.incidents_of_posts([source, repost, reply]) == {
+            source: ["nushki"], repost: ["nushki"]}
+        assert store.link(source, "nushki", "term") is False
+        assert store.incident_counts("nushki")["by_term"] == 1  # the first link's way kept
+        nid = store.create_narrative("nushki", ClaimKind.ATTRIBUTION, ("TTP",), (), False,
+                                     _unit(1), T0, source, int(claims[0].id or 0))
+        store.add_claim_to_narrative(nid, "nushki", int(claims[0].id or 0), _unit(1), source,
+                                     T0, confirmed=True)
+        store.add_posts_to_narratives([
+            (nid, repost, T0 + timedelta(minutes=1), "repost", None, True),
+            (nid, reply, T0 + timedelta(minutes=2), "reply", Stance.QUERY, False),
+            (nid, reply, T0 + timedelta(minutes=2), "repost", None, True),  # ignored
+        ])
+        assert store.narratives_with_post(repost, "nushki") == [(nid, True)]
+        assert store.narratives_with_post(reply, "nushki") == [(nid, False)]
+        window = store.window_posts(nid, T0 - timedelta(minutes=1), T0 + timedelta(minutes=5))
+        assert len(window) == 3 and window[-1].stance is Stance.QUERY
+        [summary] = store.narrative_summaries("nushki")
+        assert (summary.size, summary.replies, summary.stances["query"]) == (3, 1, 1)
+    finally:
+        store.close()

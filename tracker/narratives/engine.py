@@ -36,7 +36,7 @@ from scipy.sparse.csgraph import connected_components
 
 from tracker.config.settings import NarrativeSettings
 from tracker.linking.incidents import IncidentLinker
-from tracker.models import Claim, ClaimKind, Status, Tier
+from tracker.models import Claim, ClaimKind, Stance, Status, Tier
 from tracker.narratives.findings import NarrativeView, automatic_finding, is_plain_report, status_of
 from tracker.store import NarrativeState, PostInfo, Store
 
@@ -222,9 +222,12 @@ class _Memo:
     exact by writing every link and join through it (a later post of the batch may reply
     to an earlier one). Posts it was not given are read one by one when first asked for.
     Valid for one transaction: nothing else writes those rows meanwhile, and narratives
-    merge only in :meth:`NarrativeEngine.consolidate`."""
+    merge only in :meth:`NarrativeEngine.consolidate`.
 
-    __slots__ = ("incidents", "responses", "rows", "store")
+    Since it knows which links and repost or reply joins are new, it writes those in
+    bulk: held until :meth:`flush`, which the engine calls before any other statement."""
+
+    __slots__ = ("incidents", "joins", "links", "responses", "rows", "store")
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -232,12 +235,24 @@ class _Memo:
         # post -> {narrative: (its incident, None once merged; verified reporting there)}
         self.rows: dict[int, dict[int, tuple[str | None, bool]]] = {}
         self.responses: dict[int, list[int]] = {}  # post -> its reposts and replies
+        self.links: list[tuple[int, str, str]] = []  # new links not written yet
+        self.joins: list[tuple[int, int, datetime, str, Stance | None, bool]] = []
+
+    def flush(self) -> None:
+        """Write the links and joins held, in order."""
+        if self.links:
+            self.store.link_posts(self.links)
+            self.links = []
+        if self.joins:
+            self.store.add_posts_to_narratives(self.joins)
+            self.joins = []
 
     def load(self, rowids: Iterable[int]) -> None:
         """Read the links and narrative rows of the posts not known yet."""
         want = [r for r in dict.fromkeys(rowids) if r not in self.incidents]
         if not want:
             return
+        self.flush()
         incidents = self.store.incidents_of_posts(want)
         rows = self.store.narrative_rows_of_posts(want)
         for r in want:
@@ -268,28 +283,30 @@ class _Memo:
         ]
 
     def link(self, rowid: int, incident_id: str, via: str) -> bool:
-        known = self.incidents.get(rowid)
-        if known is not None and incident_id in known:
+        """As :meth:`Store.link`, written at the next :meth:`flush`."""
+        self.load((rowid,))
+        known = self.incidents[rowid]
+        if incident_id in known:
             return False  # the INSERT would be ignored
-        made = self.store.link(rowid, incident_id, via)
-        if made and known is not None:
-            insort(known, incident_id)
-        return made
+        self.links.append((rowid, incident_id, via))
+        insort(known, incident_id)
+        return True
 
     def add_post(
         self, nid: int, incident_id: str, post: PostInfo, role: str, confirmed: bool = False,
     ) -> bool:
-        """:meth:`Store.add_post_to_narrative` of a repost or a reply."""
-        rows = self.rows.get(post.rowid)
-        if rows is not None and nid in rows:
+        """:meth:`Store.add_post_to_narrative` of a repost or a reply, written at the next
+        :meth:`flush`."""
+        self.load((post.rowid,))
+        rows = self.rows[post.rowid]
+        if nid in rows:
             return False  # the INSERT would be ignored
-        made = self.store.add_post_to_narrative(
-            nid, post.rowid, post.created_at, role=role, confirmed=confirmed,
-            stance=post.stance if role == "reply" else None,
-        )
-        if made and rows is not None:
-            rows[nid] = (incident_id, confirmed)
-        return made
+        self.joins.append((
+            nid, post.rowid, post.created_at, role,
+            post.stance if role == "reply" else None, confirmed,
+        ))
+        rows[nid] = (incident_id, confirmed)
+        return True
 
     def claimed(self, nid: int, incident_id: str, rowid: int, confirmed: bool) -> None:
         """A claim of the post joined narrative ``nid``
@@ -372,6 +389,7 @@ class NarrativeEngine:
                 for post in posts:
                     self._process_post(post, linker, report)
                 self._late_responses(linker, report)
+                memo.flush()
                 if mark:
                     self.store.mark_processed(rowids)
                 touched = {nid for nid, _ in report.joins}
@@ -402,7 +420,7 @@ class NarrativeEngine:
             seen.update(responses)
             if not responses:
                 continue
-            self._memo.load(responses)
+            self._memo.load(responses)  # (written what it held first)
             for post in self.store.posts_for_processing(responses, self.model):
                 before = len(report.newly_linked)
                 self._process_post(post, linker, report)
@@ -458,6 +476,7 @@ class NarrativeEngine:
                         else None
                     )
                     if found is not None:
+                        memo.flush()
                         self.store.add_finding(
                             incident_id, claim.text, claim.text_hash, claim.kind, found[0],
                             found[1], post.created_at, automatic=True, post_rowid=post.rowid,
@@ -487,6 +506,7 @@ class NarrativeEngine:
         unsure = claim.hedge > 0 or (
             post.tier is Tier.UNVERIFIED and not relays and claim.kind is not ClaimKind.OTHER
         )
+        self._memo.flush()  # the claim's statements see every link and join before them
         join = self.settings.join_similarity
         if claim.kind is ClaimKind.ATTRIBUTION and key[2]:
             join = min(join, self.settings.attribution_join_similarity)

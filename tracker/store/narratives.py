@@ -603,3 +603,27 @@ class NarrativeTables(Tables):
             ):
                 out.setdefault(post_id, {})[nid] = (incident_id, bool(confirmed))
         return out
+
+    def link_posts(self, rows: Sequence[tuple[int, str, str]]) -> None:
+        """:meth:`link` of many (post rowid, incident, via), in order, as one statement sent
+        once per row (which of them were new is the caller's to know)."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO post_incidents (incident_id, post_id, via) VALUES (?,?,?)",
+                [(incident_id, post, via) for post, incident_id, via in rows],
+            )
+
+    def add_posts_to_narratives(
+        self, rows: Sequence[tuple[int, int, datetime, str, Stance | None, bool]]
+    ) -> None:
+        """:meth:`add_post_to_narrative` of many (narrative, post rowid, at, role, stance,
+        confirmed), in order, as one statement sent once per row."""
+        with self.transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO narrative_posts (narrative_id, post_id, at, role, "
+                "stance, confirmed) VALUES (?,?,?,?,?,?)",
+                [
+                    (nid, post, ts(at), role, stance.value if stance else None, int(confirmed))
+                    for nid, post, at, role, stance, confirmed in rows
+                ],
+            )
