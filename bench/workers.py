@@ -5,7 +5,7 @@ measured in the same run.
     .venv/bin/python bench/workers.py [FILE] [--batch 100] [--clients 2] [--repeat N]
 
 It starts a PostgreSQL 15 server of its own (Debian's ``postgresql-15``: ``initdb`` in a
-temporary folder, ``pg_ctl start`` on a free port, as ``tests/conftest.py`` does), then:
+temporary folder, ``pg_ctl start`` on a free port: ``tests/pg_server.py``, as the tests do), then:
 
 1. workers: for 1 and then 2 workers, a fresh database (``claimwatch db migrate``), the
    workers started as ``claimwatch run`` subprocesses under the germanwings incident of
@@ -28,20 +28,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import itertools
 import json
 import os
-import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +43,9 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from pg_server import PostgresServer, free_port, postgres_server  # noqa: E402
 
 from tracker.config.settings import Settings, load_settings  # noqa: E402
 from tracker.ingest.files import PostFile  # noqa: E402
@@ -58,91 +55,23 @@ from tracker.store import Store  # noqa: E402
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 EXAMPLE = ROOT / "examples" / "germanwings.toml"
 TOKEN = "bench-token"
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-# -- a PostgreSQL server of our own (the lines of tests/conftest.py's fixture) ---------------
-
-
-@dataclass(frozen=True)
-class Postgres:
-    """A running PostgreSQL 15 (trust authentication for ``postgres`` on 127.0.0.1)."""
-
-    port: int
-    folder: Path
-    _names: Iterator[int]
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def cpu_seconds(self) -> float:
-        """CPU seconds the server has used so far: the postmaster, its live backends and
-        the backends that have exited (counted into the postmaster's children's time)."""
-        pid = int((self.folder / "data" / "postmaster.pid").read_text().split()[0])
-        total = _cpu_seconds(pid, children=True)
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # exited meanwhile
-            if int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return total
-
-    def fresh_database(self, prefix: str = "bench") -> str:
-        """A new empty database (UTF-8, C collation, as the README creates it); its URL."""
-        import psycopg
-
-        name = f"{prefix}{next(self._names)}"
-        with psycopg.connect(self.url(), autocommit=True) as db:
-            db.execute(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                       "LC_COLLATE 'C' LC_CTYPE 'C'".encode())
-        return self.url(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    """``args`` run as the postgres user when we are root (initdb refuses root)."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
-
-
-@contextlib.contextmanager
-def postgres_server() -> Iterator[Postgres]:
-    """A PostgreSQL 15 server in a temporary folder on a free port, stopped at the end.
-    Durable settings (fsync on): the bench measures what a deployment would see."""
-    if not (PG_BIN / "pg_ctl").is_file():
-        raise SystemExit("PostgreSQL 15 is missing: apt-get install postgresql-15")
-    folder = Path(tempfile.mkdtemp(prefix="claimwatch-bench-pg-"))
-    data = folder / "data"
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                      "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]),
-        check=True, capture_output=True,
-    )
-    port = _free_port()
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                      "-l", str(folder / "log"), "-w", "start"]),
-        check=True, capture_output=True,
-    )
-    try:
-        yield Postgres(port, folder, itertools.count(1))
-    finally:
-        subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+def server_cpu_seconds(server: PostgresServer) -> float:
+    """CPU seconds the server has used so far: the postmaster, its live backends and the
+    backends that have exited (counted into the postmaster's children's time)."""
+    pid = int((server.folder / "data" / "postmaster.pid").read_text().split()[0])
+    total = _cpu_seconds(pid, children=True)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # exited meanwhile
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def germanwings_config(path: Path, storage: str, index_dir: Path, port: int = 0,
@@ -250,7 +179,7 @@ async def _push(bases: list[str], records: list[dict[str, Any]], batch: int, cli
     return time.perf_counter() - start, accepted, acked
 
 
-def run_workers(server: Postgres, tmp: Path, n: int, records: list[dict[str, Any]],
+def run_workers(server: PostgresServer, tmp: Path, n: int, records: list[dict[str, Any]],
                 batch: int, clients: int, engine: str = "postgresql") -> dict[str, Any]:
     """``n`` workers on a fresh database (PostgreSQL, or one SQLite file): the push's
     figures."""
@@ -262,7 +191,7 @@ def run_workers(server: Postgres, tmp: Path, n: int, records: list[dict[str, Any
     configs = []
     ports = []
     for k in range(n):
-        ports.append(_free_port())
+        ports.append(free_port())
         configs.append(germanwings_config(folder / f"worker{k}.toml", storage,
                                           folder / f"indexes{k}", ports[-1]))
     migrated = claimwatch(["db", "migrate", "--config", str(configs[0]), "--json"])
@@ -281,10 +210,10 @@ def run_workers(server: Postgres, tmp: Path, n: int, records: list[dict[str, Any
         store = Store(url)
         try:
             cpu = [_cpu_seconds(p.pid) for p in procs]
-            server_cpu = server.cpu_seconds()
+            server_cpu = server_cpu_seconds(server)
             seconds, accepted, acked = asyncio.run(_push(bases, records, batch, clients, store))
             cpu = [_cpu_seconds(p.pid) - c for p, c in zip(procs, cpu, strict=True)]
-            server_cpu = server.cpu_seconds() - server_cpu
+            server_cpu = server_cpu_seconds(server) - server_cpu
             stored = store.count("posts")
             claims = store.count("claims")
             narratives = len(store.narrative_states())
@@ -329,7 +258,9 @@ def ingest_once(file: Path, settings: Settings) -> tuple[float, int, int]:
     return seconds, report.stored, report.claims
 
 
-def ingest_engine(server: Postgres, tmp: Path, file: Path, engine: str) -> tuple[float, int, int]:
+def ingest_engine(
+    server: PostgresServer, tmp: Path, file: Path, engine: str
+) -> tuple[float, int, int]:
     folder = tmp / f"ingest-{engine}-{time.monotonic_ns()}"
     folder.mkdir()
     storage = (f'url = "{server.fresh_database("ingest_")}"' if engine == "postgresql"
@@ -378,9 +309,9 @@ def main() -> None:
             shared_embedder(settings.embedding).encode(["warm up the model once"] * 64)
             for _ in range(args.repeat):
                 for engine, runs2 in (("sqlite", lite), ("postgresql", pg)):
-                    own, served = time.process_time(), server.cpu_seconds()
+                    own, served = time.process_time(), server_cpu_seconds(server)
                     runs2.append(ingest_engine(server, tmp, args.file, engine))
-                    own, served = time.process_time() - own, server.cpu_seconds() - served
+                    own, served = time.process_time() - own, server_cpu_seconds(server) - served
                     s, p, c = runs2[-1]
                     print(f"  ingest on {engine}: {s:.1f} s, {p} posts, {c} claims; CPU s: "
                           f"claimwatch {own:.1f}, PostgreSQL server {served:.1f}", flush=True)

@@ -7,18 +7,15 @@ made for this test session and removed when it ends: tests never write to
 from __future__ import annotations
 
 import atexit
-import itertools
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pg_server import PostgresServer, postgres_server
 
 from tracker.cli.app import main
 from tracker.config.settings import EmbeddingSettings, Settings, load_settings
@@ -106,88 +103,20 @@ def germanwings(
 
 # -- PostgreSQL: a real server per test session, a fresh database per test ------------------
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 PG_PASSWORD_ROLE = "claimwatch_pw"
 PG_PASSWORD = "pw-9f3c1e77"  # a test server's, on 127.0.0.1, for the duration of a session
-
-
-@dataclass(frozen=True)
-class PostgresServer:
-    """A PostgreSQL 15 server this test session started (trust authentication on
-    127.0.0.1 for the ``postgres`` role), and a way to make fresh databases on it."""
-
-    host: str
-    port: int
-    folder: Path
-    _names: Iterator[int]
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
-
-    def admin(self, sql: str) -> None:
-        """Run ``sql`` (autocommit) on the ``postgres`` database."""
-        import psycopg
-
-        with psycopg.connect(self.url(), autocommit=True) as db:
-            db.execute(sql.encode())
-
-    def fresh_database(self) -> str:
-        """A new empty database (UTF-8, C collation: text sorts as SQLite's does); its URL."""
-        name = f"t{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' "
-                   "LC_COLLATE 'C' LC_CTYPE 'C'")
-        return self.url(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _as_postgres(args: list[str]) -> list[str]:
-    """``args`` run as the postgres user when we are root (initdb refuses root)."""
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL 15 (Debian's postgresql-15) in a temporary folder on a free port,
     stopped at the end of the session. Fails (not skips) when the binaries are missing:
-    .ci/run installs them."""
-    assert (PG_BIN / "pg_ctl").is_file(), "PostgreSQL 15 is missing: apt-get install postgresql-15"
-    folder = Path(tempfile.mkdtemp(prefix="claimwatch-pg-"))
-    data = folder / "data"
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres",
-                      "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"]),
-        check=True, capture_output=True,
-    )
-    # one role signs in with a password (scram), to test the password's way in; the rest trust
-    hba = data / "pg_hba.conf"
-    hba.write_text(f"host all {PG_PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256\n"
-                   + hba.read_text(encoding="utf-8"), encoding="utf-8")
-    port = _free_port()
-    options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c synchronous_commit=off -c full_page_writes=off")
-    subprocess.run(
-        _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options,
-                      "-l", str(folder / "log"), "-w", "start"]),
-        check=True, capture_output=True,
-    )
-    server = PostgresServer("127.0.0.1", port, folder, itertools.count(1))
-    try:
+    .ci/run installs them. One role signs in with a password (scram), to test the
+    password's way in; the rest trust."""
+    hba = [f"host all {PG_PASSWORD_ROLE} 127.0.0.1/32 scram-sha-256"]
+    with postgres_server(durable=False, hba=hba) as server:
         server.admin(f"CREATE ROLE {PG_PASSWORD_ROLE} LOGIN PASSWORD '{PG_PASSWORD}'")
         yield server
-    finally:
-        subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                          "-w", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
