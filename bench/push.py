@@ -105,12 +105,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
+async def wait_ready(
+    base: str, proc: subprocess.Popen[bytes], timeout: float = 300, what: str = "the daemon"
+) -> None:
+    """Until ``base`` answers /healthz 200; SystemExit when ``proc`` exits or time runs out."""
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise SystemExit("the daemon exited during start-up")
+                raise SystemExit(f"{what} exited during start-up")
             try:
                 async with session.get(f"{base}/healthz") as response:
                     if response.status == 200:
@@ -118,7 +121,23 @@ async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float =
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
-    raise SystemExit("the daemon did not answer /healthz")
+    raise SystemExit(f"{what} did not answer /healthz")
+
+
+async def post_posts(
+    session: aiohttp.ClientSession, base: str, body: bytes, headers: dict[str, str]
+) -> int:
+    """POST one request of posts to ``base``, again after a 429's Retry-After; the number
+    accepted (SystemExit on any answer but 202)."""
+    while True:
+        async with session.post(f"{base}/v1/posts", data=body, headers=headers) as response:
+            answer = await response.json()
+            if response.status == 429:
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+                continue
+            if response.status != 202:
+                raise SystemExit(f"{base}/v1/posts answered {response.status}: {answer}")
+            return int(answer["accepted"])
 
 
 async def push(base: str, records: list[dict[str, Any]], batch: int, clients: int
@@ -135,17 +154,7 @@ async def push(base: str, records: list[dict[str, Any]], batch: int, clients: in
         nonlocal accepted
         while not queue.empty():
             body = json.dumps(queue.get_nowait()).encode()
-            while True:
-                async with session.post(f"{base}/v1/posts", data=body,
-                                        headers=headers) as response:
-                    answer = await response.json()
-                    if response.status == 429:
-                        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-                        continue
-                    if response.status != 202:
-                        raise SystemExit(f"POST /v1/posts answered {response.status}: {answer}")
-                    accepted += answer["accepted"]
-                    break
+            accepted += await post_posts(session, base, body, headers)
 
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -246,7 +255,7 @@ def run_once(args: argparse.Namespace, records: list[dict[str, Any]]) -> dict[st
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log, env=env,
         )
         try:
-            asyncio.run(_wait_ready(base, proc))
+            asyncio.run(wait_ready(base, proc))
             cpu_push = _cpu_seconds(proc.pid)
             t_push, n_push = asyncio.run(push(base, records, args.batch, args.clients))
             cpu_push = _cpu_seconds(proc.pid) - cpu_push

@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from pg_server import PostgresServer, free_port, postgres_server  # noqa: E402
+from push import post_posts, wait_ready  # noqa: E402
 
 from tracker.config.settings import Settings, load_settings  # noqa: E402
 from tracker.ingest.files import PostFile  # noqa: E402
@@ -119,22 +120,6 @@ def _cpu_seconds(pid: int, *, children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-async def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"the worker at {base} exited during start-up")
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit(f"the worker at {base} did not answer /healthz")
-
-
 async def _push(bases: list[str], records: list[dict[str, Any]], batch: int, clients: int,
                 store: Store) -> tuple[float, int, float]:
     """Push ``records`` in requests of ``batch`` dealt round-robin to ``bases``, with
@@ -152,17 +137,7 @@ async def _push(bases: list[str], records: list[dict[str, Any]], batch: int, cli
         nonlocal accepted
         while not queue.empty():
             body = json.dumps(queue.get_nowait()).encode()
-            while True:
-                async with session.post(f"{base}/v1/posts", data=body,
-                                        headers=headers) as response:
-                    answer = await response.json()
-                    if response.status == 429:
-                        await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
-                        continue
-                    if response.status != 202:
-                        raise SystemExit(f"{base} answered {response.status}: {answer}")
-                    accepted += answer["accepted"]
-                    break
+            accepted += await post_posts(session, base, body, headers)
 
     def done() -> bool:
         return store.count("posts") >= accepted and not store.unprocessed_posts(limit=1)
@@ -206,7 +181,7 @@ def run_workers(server: PostgresServer, tmp: Path, n: int, records: list[dict[st
             ))
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base, proc in zip(bases, procs, strict=True):
-            asyncio.run(_wait_ready(base, proc))
+            asyncio.run(wait_ready(base, proc, 600, f"the worker at {base}"))
         store = Store(url)
         try:
             cpu = [_cpu_seconds(p.pid) for p in procs]
