@@ -5,6 +5,7 @@ asks them) answer what the one-post reads answer, on SQLite and on PostgreSQL
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import numpy as np
 
@@ -117,5 +118,51 @@ def test_bulk_links_and_joins_are_what_one_by_one_writes_give(store_target: str)
         assert len(window) == 3 and window[-1].stance is Stance.QUERY
         [summary] = store.narrative_summaries("nushki")
         assert (summary.size, summary.replies, summary.stances["query"]) == (3, 1, 1)
+    finally:
+        store.close()
+
+
+def test_a_large_batch_of_posts_gets_the_ids_and_claims_one_at_a_time_gives(
+    store_target: str,
+) -> None:
+    """add_posts writes a few hundred rows per statement: over a thousand posts (several
+    statements), one stored before and two twice in the batch, get ids in batch order,
+    and each post reads back with its own claims, in order, and their vectors."""
+    store = Store(store_target)
+    try:
+        (first,), _ = store.add_posts(
+            [NewPost(_post("7", "TTP behind the Nushki blast, post 7", 7), "p7",
+                     [_claim("TTP behind the Nushki blast, post 7")])], MODEL, {},
+        )
+        batch = [
+            NewPost(_post(str(i), f"TTP behind the Nushki blast, post {i}", i), f"p{i}",
+                    [_claim(f"claim {i}.{j}") for j in range(i % 3)])
+            for i in range(1200)
+        ]
+        # the same post twice, in one statement and in two: the second changes nothing
+        batch.insert(600, batch[5])
+        batch.insert(10, batch[3])
+        vectors = {f"h{i}": _unit(i) for i in range(40)}
+        rowids, claims = store.add_posts(batch, MODEL, vectors)
+        assert rowids[7] is None  # stored before
+        assert rowids[10] is None and rowids[601] is None  # twice in the batch
+        new = [r for r in rowids if r is not None]
+        assert len(new) == 1199
+        # ids in the batch's order (PostgreSQL's sequence also spends one on an ignored row)
+        assert all(a < b for a, b in pairwise([int(first or 0), *new]))
+        assert [c.text for c in claims] == [
+            f"claim {i}.{j}" for i in range(1200) if i != 7 for j in range(i % 3)
+        ]
+        ids = [int(c.id or 0) for c in claims]
+        assert all(a < b for a, b in pairwise(ids))
+        stored = {p.ext_id: p for p in store.posts_for_processing(new, MODEL)}
+        assert len(stored) == 1199
+        for i in (0, 2, 5, 499, 500, 501, 1199):
+            assert [c.text for c in stored[str(i)].claims] == [
+                f"claim {i}.{j}" for j in range(i % 3)
+            ]
+        back = store.embeddings(MODEL, list(vectors))
+        assert sorted(back) == sorted(vectors)
+        assert all(np.array_equal(back[h], v) for h, v in vectors.items())
     finally:
         store.close()

@@ -14,6 +14,12 @@ from tracker.store.connection import Connection, Cursor, Dialect
 
 __all__ = ["Tables", "chunks", "dt", "ts"]
 
+_VALUES_PARAMS = 30_000
+"""Most parameters in one multi-row ``INSERT`` (SQLite's default limit is 32,766,
+PostgreSQL's 65,535)."""
+_VALUES_ROWS = 500
+"""Most rows in one multi-row ``INSERT``."""
+
 T = TypeVar("T")
 
 
@@ -71,6 +77,27 @@ class Tables:
                 raise
             self._depth = 0
             self._db.commit()
+
+    def _insert_values(
+        self, head: str, rows: Sequence[Sequence[Any]], returning: str
+    ) -> list[Any]:
+        """``head`` (``INSERT [OR IGNORE] INTO t (columns)``) with many rows of parameters
+        per statement (``VALUES (?,..),(?,..) RETURNING returning``): one statement per
+        few hundred rows, not one per row. Rows get their ids in the order given, as one
+        at a time; what comes back is every inserted row's ``returning`` columns in no
+        set order (SQLite does not promise one): return a key and map it."""
+        if not rows:
+            return []
+        width = len(rows[0])
+        per = max(1, min(_VALUES_ROWS, _VALUES_PARAMS // max(width, 1)))
+        one = f"({','.join('?' * width)})"
+        out: list[Any] = []
+        with self._lock:
+            for start in range(0, len(rows), per):
+                part = rows[start : start + per]
+                sql = f"{head} VALUES {','.join([one] * len(part))} RETURNING {returning}"
+                out += self._db.execute(sql, [v for row in part for v in row]).fetchall()
+        return out
 
     def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._lock:

@@ -26,8 +26,9 @@ the server must then keep prepared statements per client (PgBouncer 1.21 and lat
 new database fills up and its statistics lag behind, must not depend on a table being
 small: the hot queries are written so their only sensible plan starts from the few rows
 they look for (a scalar subquery on a key, a ``LATERAL`` subquery that cannot be
-flattened). Statements sent once per row (:meth:`Connection.executemany`,
-:meth:`Connection.insert_returning`) travel in one pipeline, one round trip for all.
+flattened). Statements sent once per row (:meth:`Connection.executemany`) travel in one
+pipeline, one round trip for all; new rows whose ids are wanted go a few hundred to one
+``INSERT ... VALUES (..), (..) RETURNING`` (:meth:`tracker.store.base.Tables._insert_values`).
 
 The schema version: SQLite's ``PRAGMA user_version``; PostgreSQL's one-row table
 ``claimwatch_schema (version)``. A PostgreSQL password never sits in a URL: it comes from
@@ -106,12 +107,6 @@ class Connection(Protocol):
         """Run one statement once per row of parameters."""
         ...
 
-    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        """Run an ``INSERT ... RETURNING`` once per row of parameters, in order; per row,
-        the first row it returned, or None (``INSERT OR IGNORE`` that inserted nothing).
-        PostgreSQL sends them all in one pipeline (one round trip, not one each)."""
-        ...
-
     def script(self, sql: str) -> None:
         """Run a migration's statements (``;``-separated DDL) inside the open transaction."""
         ...
@@ -174,9 +169,6 @@ class SqliteConnection:
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         self._db.executemany(sql, rows)
-
-    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        return [self._db.execute(sql, row).fetchone() for row in rows]
 
     def script(self, sql: str) -> None:
         for statement in sql.split(";"):
@@ -418,19 +410,6 @@ class PostgresConnection:
             return
         with self._mapped(), self._live().cursor() as cur:
             cur.executemany(translate(sql), batch)
-
-    def insert_returning(self, sql: str, rows: Iterable[Sequence[Any]]) -> list[Any]:
-        batch = [tuple(r) for r in rows]
-        if not batch:
-            return []
-        out: list[Any] = []
-        with self._mapped(), self._live().cursor() as cur:
-            cur.executemany(translate(sql), batch, returning=True)  # pipelined
-            while True:
-                out.append(cur.fetchone())
-                if not cur.nextset():
-                    break
-        return out
 
     def script(self, sql: str) -> None:
         with self._mapped():

@@ -100,49 +100,56 @@ class PostTables(Tables):
         inserted: list[int | None] = []
         claims: list[Claim] = []
         with self.transaction():
-            # each statement once per row, in order (PostgreSQL: one round trip for all
-            # the posts, one for all their claims): the same ids as one at a time
-            rows = self._db.insert_returning(
-                "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
-                "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
-                "extra, ingested_at, stance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "RETURNING id",
-                [_post_row(item, now) for item in posts],
-            )
-            pending: list[tuple[Claim, str]] = []
+            # a few hundred rows per statement, in order: the ids one statement per row
+            # gives; the rows come back in no set order, so by their keys
+            new_ids = {
+                (source, ext_id): rowid
+                for rowid, source, ext_id in self._insert_values(
+                    "INSERT OR IGNORE INTO posts (source, ext_id, author, tier, text, "
+                    "text_hash, created_at, url, lang, repost_of, reply_to, metrics, "
+                    "extra, ingested_at, stance)",
+                    [_post_row(item, now) for item in posts],
+                    "id, source, ext_id",
+                )
+            }
+            pending: list[tuple[Claim, str, int, int]] = []
             params: list[tuple[object, ...]] = []
-            for item, row in zip(posts, rows, strict=True):
-                if row is None:  # stored already
-                    inserted.append(None)
-                    continue
-                post_rowid = int(row[0])
+            for item in posts:
+                # None: stored already, or a second post of the same key in the batch
+                post_rowid = new_ids.pop((item.post.source, item.post.id), None)
                 inserted.append(post_rowid)
+                if post_rowid is None:
+                    continue
                 for position, claim in enumerate(item.claims):
                     digest = claim.text_hash or text_hash(claim.text)
-                    pending.append((claim, digest))
+                    pending.append((claim, digest, post_rowid, position))
                     params.append((
-                        post_rowid, position, claim.text, digest,
-                        claim.kind.value, json.dumps(claim.actors),
-                        json.dumps(claim.candidate_actors), claim.hedge, int(claim.negated),
-                        int(claim.official_voice), claim.authority,
+                        post_rowid, position, claim.text, digest, claim.kind.value,
+                        _json_list(claim.actors), _json_list(claim.candidate_actors),
+                        claim.hedge, int(claim.negated), int(claim.official_voice),
+                        claim.authority,
                         json.dumps([v.as_dict() for v in claim.values])
                         if claim.values else None,
                     ))
-            ids = self._db.insert_returning(
-                "INSERT INTO claims (post_id, position, text, text_hash, kind, "
-                "actors, candidates, hedge, negated, official_voice, authority, vals) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
-                params,
-            )
+            claim_ids = {
+                (post_rowid, position): claim_id
+                for claim_id, post_rowid, position in self._insert_values(
+                    "INSERT INTO claims (post_id, position, text, text_hash, kind, "
+                    "actors, candidates, hedge, negated, official_voice, authority, vals)",
+                    params,
+                    "id, post_id, position",
+                )
+            }
             claims = [
-                replace(claim, id=int(row[0]), text_hash=digest)
-                for (claim, digest), row in zip(pending, ids, strict=True)
+                replace(claim, id=claim_ids[post_rowid, position], text_hash=digest)
+                for claim, digest, post_rowid, position in pending
             ]
+            # in key order: each row lands next to the last one in the table's B-tree
             self._db.executemany(
                 "INSERT OR IGNORE INTO embeddings (model, text_hash, vector) VALUES (?,?,?)",
                 (
                     (model, h, np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                    for h, v in new_vectors.items()
+                    for h, v in sorted(new_vectors.items(), key=_first)
                 ),
             )
         return inserted, claims
@@ -377,6 +384,15 @@ class PostTables(Tables):
             ):
                 out.setdefault(parent, []).append(child)
         return out
+
+
+def _first(item: tuple[str, np.ndarray]) -> str:
+    return item[0]
+
+
+def _json_list(items: Sequence[str]) -> str:
+    """``json.dumps(list(items))`` (most claims name no actor: ``[]`` without encoding)."""
+    return json.dumps(list(items)) if items else "[]"
 
 
 def _post_row(item: NewPost, now: float) -> tuple[object, ...]:
