@@ -7,7 +7,10 @@ One replay per event carries MANY rule variants at once: each variant is its own
 ``[[rules]]`` entry (``v000`` ... ``vNNN``, all held, channel ``log``) and rules keep
 their state per (rule, narrative), so they do not interact; an alert's ``rule`` says
 which variant fired, and each variant is scored from the one replay
-(``tracker.evaluation.scoring.score_event(..., rule=name)``). ``v000`` is the shipped default rule.
+(``tracker.evaluation.scoring.score_event(..., rule=...)``). ``v000`` is the shipped
+spread rule (``DEFAULT_RULES[0]``). The shipped rules for contradicted narratives and
+conflicting reports (``DEFAULT_RULES[1:]``) run in the same replay and each variant is
+scored together with them, as an analyst runs it (``--spread-only``: the variant alone).
 The other variants are a seeded random sample of the grid ``GRID`` over the keys of
 ``tracker.config.settings.RuleSettings`` (a key the settings do not have is left out, so the
 script follows the rules as they change).
@@ -27,7 +30,11 @@ variant chosen on all events.
 Events: the germanwings full threads, every event of RumourEval 2017 (including the
 mixed test file), the RumourEval 2019 Twitter events (not Reddit), and Twitter15 and
 Twitter16 cascades capped at ``--cascade-events`` reposts each (a full run is too slow on
-two cores). Tiers come from ``examples/eval.toml``.
+two cores). RumourEval 2017's files hold only rumour reply threads, so each of its events
+replays with PHEME's source tweets of the same event (``pheme/sources``: the newsroom
+reporting and non-rumour sources around them; ``--no-background``: without). An event
+held out is held out from every dataset (germanwings: the full threads and RumourEval's
+threads together). Tiers come from ``examples/eval.toml``.
 
 Cache: each event's scores for the variant set are kept in ``bench/out/loeo/`` under a
 key made of the event file, the caps, the settings with the variants, and the source of
@@ -53,7 +60,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker.config.settings import RuleSettings, Settings, load_settings  # noqa: E402
+from tracker.config.settings import (  # noqa: E402
+    DEFAULT_RULES,
+    RuleSettings,
+    Settings,
+    load_settings,
+)
 from tracker.evaluation.scoring import (  # noqa: E402
     LABELS,
     RUMOURS,
@@ -66,12 +78,16 @@ from tracker.evaluation.scoring import (  # noqa: E402
     replay_event,
     score_event,
     thread_labels,
+    with_background,
 )
 from tracker.runtime import shared_embedder  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "bench" / "out" / "loeo"
 CONFIG = ROOT / "examples" / "eval.toml"
+# PHEME's source tweets of each event (rumour and non-rumour sources, newsrooms among
+# them): the stream RumourEval 2017's rumour-only reply threads were drawn from
+BACKGROUND = DATA / "pheme" / "sources"
 
 NON_RUMOUR_WEIGHT = 1.0
 LOAD_WEIGHT = 0.01  # 24 alerts a day (one an hour) cost as much as 24% of rumour coverage
@@ -84,7 +100,9 @@ GRID: dict[str, tuple[Any, ...]] = {
     "min_authors": (2, 3, 6, 12),
     "verified_floor": (0.05, 0.2, 0.5),
     "max_verified_share": (0.3, 0.5, 0.8),
-    "verified_scope": ("question", "incident"),
+    # the product compares a narrative with verified reporting on its own question
+    # (issue 10, item 2); --any-scope lets the grid try the incident-wide rate too
+    "verified_scope": ("question",),
     "stance_weight": (0.0, 1.0, 3.0),
 }
 
@@ -102,12 +120,13 @@ def grid_keys() -> list[str]:
     return [k for k in GRID if k in RuleSettings.model_fields]
 
 
-def variants(count: int, seed: int) -> list[RuleSettings]:
-    """v000 = the default rule; then ``count - 1`` distinct grid points, seeded."""
+def variants(count: int, seed: int, grid: dict[str, tuple[Any, ...]] = GRID) -> list[RuleSettings]:
+    """v000 = the shipped spread rule (``DEFAULT_RULES[0]``); then ``count - 1`` distinct
+    grid points, seeded."""
     keys = grid_keys()
-    points = list(itertools.product(*(GRID[k] for k in keys)))
+    points = list(itertools.product(*(grid[k] for k in keys)))
     random.Random(seed).shuffle(points)
-    base = RuleSettings(name="v000", channels=("log",))
+    base = DEFAULT_RULES[0].model_copy(update={"name": "v000", "channels": ("log",)})
     out = [base]
     seen = {tuple(getattr(base, k) for k in keys)}
     for point in points:
@@ -164,7 +183,7 @@ class EventRun:
 
 def run_event(
     settings: Settings, event: LabelledEvent, names: list[str], min_posts: int,
-    key: str, fresh: bool,
+    key: str, fresh: bool, fixed: tuple[str, ...] = (),
 ) -> EventRun:
     cache = OUT / f"{_slug(event.name)}-{key[:16]}.json"
     if cache.is_file() and not fresh:
@@ -178,8 +197,8 @@ def run_event(
     )
     seconds = time.perf_counter() - started
     scores = {
-        v: score_event(report, threads, event=event.name, min_posts=min_posts, rule=v,
-                       files=[event.file])
+        v: score_event(report, threads, event=event.name, min_posts=min_posts,
+                       rule=[v, *fixed], files=[event.file])
         for v in names
     }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -187,6 +206,11 @@ def run_event(
         "seconds": seconds, "scores": {v: _to_json(s) for v, s in scores.items()},
     }), encoding="utf-8")
     return EventRun(event.name, scores, seconds, False)
+
+
+def _unit(name: str) -> str:
+    """The event a run is of, whatever dataset it came from (``re17/x`` and ``x``)."""
+    return name.rsplit("/", 1)[-1]
 
 
 def _slug(name: str) -> str:
@@ -241,16 +265,34 @@ def main() -> None:
                         help="only events whose name contains one of these")
     parser.add_argument("--fresh", action="store_true", help="replay even when cached")
     parser.add_argument(
+        "--any-scope", action="store_true",
+        help="let variants compare with the incident-wide verified rate too",
+    )
+    parser.add_argument(
+        "--spread-only", action="store_true",
+        help="score each variant alone, without the shipped contradicted and conflict rules",
+    )
+    parser.add_argument(
+        "--no-background", action="store_true",
+        help="replay RumourEval 2017 events without their PHEME source tweets",
+    )
+    parser.add_argument(
         "--skip-cascades", action="store_true",
         help="leave Twitter15/16 out (their replays take most of the time)",
     )
     args = parser.parse_args()
 
     wall = time.perf_counter()
-    rules = variants(args.variants, args.seed)
+    grid = {**GRID, "verified_scope": ("question", "incident")} if args.any_scope else GRID
+    rules = variants(args.variants, args.seed, grid)
     names = [r.name for r in rules]
+    # the shipped rules for contradicted narratives and conflicting reports run beside
+    # every variant: a variant is scored with them, as the analyst would run it
+    fixed = () if args.spread_only else tuple(
+        r.model_copy(update={"channels": ("log",)}) for r in DEFAULT_RULES[1:]
+    )
     base = load_settings(CONFIG)
-    settings = base.model_copy(update={"rules": tuple(rules)})
+    settings = base.model_copy(update={"rules": (*rules, *fixed)})
     Settings.model_validate(settings.model_dump())  # the variants are valid settings
     digest = hashlib.sha256(json.dumps([
         settings.model_dump(mode="json"), args.min_posts, args.cascade_events,
@@ -261,9 +303,17 @@ def main() -> None:
           f"threads of >= {args.min_posts} posts; cascades capped at "
           f"{args.cascade_events} reposts" + (f", {args.cascade_hours} h" if args.cascade_hours
                                              else ""))
+    if fixed:
+        print("each variant scored together with the shipped rules "
+              + ", ".join(r.name for r in fixed))
     print(f"objective J = rumour coverage - {NON_RUMOUR_WEIGHT:g} x non-rumour coverage - "
           f"{LOAD_WEIGHT:g} x mean alerts/day")
 
+    around = [] if args.no_background else [
+        e for p in sorted(BACKGROUND.glob("*.jsonl")) for e in read_events(p)
+    ]
+    if around:
+        print(f"RumourEval 2017 events replayed with their PHEME source tweets ({BACKGROUND})")
     runs: list[EventRun] = []
     cap = None if args.cascade_hours is None else args.cascade_hours * 60
     for path in event_paths():
@@ -271,15 +321,18 @@ def main() -> None:
             continue
         for event in read_events(path, cascade_minutes=cap, cascade_events=args.cascade_events):
             if path.parent.name == "rumoureval2017":
+                event = with_background([event], around)[0]
                 event.name = f"re17/{event.name}"
             elif path.parent.name == "rumoureval2019":
                 event.name = f"re19/{event.name}"
             if args.events and not any(e in event.name for e in args.events):
                 continue
             key = hashlib.sha256(
-                f"{digest}|{path}|{path.stat().st_size}|{event.name}".encode()
+                f"{digest}|{path}|{path.stat().st_size}|{event.name}|{len(event.records)}"
+                .encode()
             ).hexdigest()
-            run = run_event(settings, event, names, args.min_posts, key, args.fresh)
+            run = run_event(settings, event, names, args.min_posts, key, args.fresh,
+                            tuple(r.name for r in fixed))
             runs.append(run)
             print(f"  replayed {run.name}: {len(event.records)} records, "
                   f"{run.seconds:.1f} s" + (" (cached)" if run.cached else ""), flush=True)
@@ -288,7 +341,9 @@ def main() -> None:
     print(HEADER)
     held: list[EventScore] = []
     for run in runs:
-        others = [r for r in runs if r is not run]
+        # the same event from two datasets (germanwings: full threads and RumourEval's)
+        # is held out together
+        others = [r for r in runs if _unit(r.name) != _unit(run.name)]
         chosen, _ = best_variant(others, names)
         score = run.scores[chosen]
         held.append(score)

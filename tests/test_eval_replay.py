@@ -245,3 +245,41 @@ def test_a_cascade_file_replays_as_labelled_threads(
     hours = eval_json(capsys, str(path), "--cascade-hours", "0.25", "--min-posts", "1",
                       "--config", str(config))
     assert hours["posts"] == 1 + 30 + 1  # reposts within 15 minutes; the slow one's source
+
+
+def test_background_posts_join_the_event_of_their_name(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RumourEval's files hold only rumour reply threads; --background adds the posts
+    of the stream they were drawn from (PHEME's source tweets) to the event of the same
+    name, so its rules meet the reporting around the rumour and its non-rumour threads."""
+    config = write_config(tmp_path)
+    rows = blast_event("alpha", T0)
+    rumour_only = write_jsonl(tmp_path / "alpha.jsonl",
+                              [r for r in rows if r["thread_id"] == "alpha-r"])
+    around = tmp_path / "sources"
+    around.mkdir()
+    # the whole stream again (the rumour's posts among it: not counted twice), a bad line,
+    # and an event of another name (not replayed)
+    write_jsonl(around / "alpha.jsonl", rows)
+    with (around / "alpha.jsonl").open("a", encoding="utf-8") as stream:
+        stream.write("not json\n")
+    write_jsonl(around / "zeta.jsonl", blast_event("zeta", T0 + timedelta(days=2)))
+
+    alone = eval_json(capsys, str(rumour_only), "--config", str(config))
+    assert alone["total"]["threads"] == {"false": 1, "unverified": 0, "true": 0,
+                                         "non-rumour": 0}
+    assert alone["posts"] == 32 and alone["background"] == []
+    assert alone["total"]["rejected"] == 0
+
+    merged = eval_json(capsys, str(rumour_only), "--background", str(around),
+                       "--config", str(config))
+    assert [e["event"] for e in merged["events"]] == ["alpha"]
+    assert merged["posts"] == 59  # 32 + the report (3) and the chat (24), once each
+    assert merged["total"]["rejected"] == 1  # the bad background line, counted
+    assert merged["total"]["threads"] == {"false": 1, "unverified": 0, "true": 0,
+                                          "non-rumour": 1}
+    assert merged["total"]["rumours_covered"] == 1
+    assert merged["total"]["non_rumour_covered"] == 0
+    assert merged["files"] == [str(rumour_only)]
+    assert [Path(f).name for f in merged["background"]] == ["alpha.jsonl", "zeta.jsonl"]

@@ -33,6 +33,7 @@ from tracker.evaluation.scoring import (
     replay_event,
     score_event,
     thread_labels,
+    with_background,
 )
 from tracker.runtime import shared_embedder
 from tracker.search.retrieval import DEFAULT_METHOD, METHODS, Method
@@ -206,6 +207,15 @@ def replay_eval(
             "--cascade-events", min=0, help="Cascades: keep only the first N reposts of each.",
         ),
     ] = None,
+    background: Annotated[
+        list[Path] | None, typer.Option(
+            "--background", show_default=False,
+            help="Files or folders of PHEME-format posts merged into the event of the same "
+            "name before it replays (posts it holds already are skipped): e.g. PHEME's "
+            "source tweets (pheme/sources), the newsroom reporting and non-rumour sources "
+            "around RumourEval's rumour-only reply threads. Repeatable.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -231,6 +241,9 @@ def replay_eval(
                 event.name = f"{path.parent.name}/{event.name}"
             names.add(event.name)
             events.append(event)
+    if background:
+        around = [e for path in event_files(background) for e in read_events(path)]
+        events = with_background(events, around)
     labelled = [(e, thread_labels(e.dicts())) for e in events]
     for event, threads in labelled:
         if not threads:
@@ -263,6 +276,7 @@ def replay_eval(
             "file": str(paths[0]) if len(paths) == 1 else None,
             "posts": total.posts, "incidents": list(total.incidents), **summary.as_dict(),
             "files": list(total.files), "min_posts": min_posts,
+            "background": [str(p) for p in event_files(background or [])],
             "events": [s.as_dict() for s in scores], "total": total.as_dict(),
         }), markup=False)
         return

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -68,6 +68,7 @@ __all__ = [
     "score_event",
     "score_replay",
     "thread_labels",
+    "with_background",
 ]
 
 LABELS = ("false", "unverified", "true", "non-rumour")
@@ -319,15 +320,15 @@ class EventScore:
 
 
 def _first_alerts(
-    report: ReplayReport, threads: Sequence[ThreadLabel], rule: str | None,
+    report: ReplayReport, threads: Sequence[ThreadLabel], rules: frozenset[str] | None,
     conflicts: bool | None = None,
 ) -> dict[str, datetime]:
-    """Thread id -> when an alert (of ``rule``, or any; only conflict alerts, or none of
+    """Thread id -> when an alert (of one of ``rules``, or any; only conflict alerts, or none of
     them, when ``conflicts`` says so) first covered it."""
     owner = {pid: t.thread_id for t in threads for pid in t.posts}
     first: dict[str, datetime] = {}
     for alert in report.alerts:
-        if rule is not None and alert.rule != rule:
+        if rules is not None and alert.rule not in rules:
             continue
         if conflicts is not None and (alert.conflict is not None) != conflicts:
             continue
@@ -348,15 +349,17 @@ def score_event(
     *,
     event: str = "",
     min_posts: int = 1,
-    rule: str | None = None,
+    rule: str | Collection[str] | None = None,
     files: Sequence[str] = (),
 ) -> EventScore:
     """Score one event's replay (run with ``keep_members``) against its labelled threads;
     only threads of at least ``min_posts`` posts are counted, and only alerts of ``rule``
-    when given (one replay can carry many rule variants)."""
-    first = _first_alerts(report, threads, rule)
-    spread = _first_alerts(report, threads, rule, conflicts=False)
-    conflict = _first_alerts(report, threads, rule, conflicts=True)
+    (a name, or several: a rule set) when given (one replay can carry many rule
+    variants)."""
+    rules = None if rule is None else frozenset([rule] if isinstance(rule, str) else rule)
+    first = _first_alerts(report, threads, rules)
+    spread = _first_alerts(report, threads, rules, conflicts=False)
+    conflict = _first_alerts(report, threads, rules, conflicts=True)
     outcomes: list[ThreadOutcome] = []
     for t in threads:
         if len(t.posts) < min_posts:
@@ -372,7 +375,7 @@ def score_event(
             t.thread_id in spread, t.thread_id in conflict,
         ))
     rumour_posts = {pid for t in threads if t.label in RUMOURS for pid in t.posts}
-    mine = [a for a in report.alerts if rule is None or a.rule == rule]
+    mine = [a for a in report.alerts if rules is None or a.rule in rules]
     raised = [a for a in mine if a.event is AlertEvent.RAISED]
     on_rumours = 0
     for alert in raised:
@@ -508,6 +511,36 @@ def _by_event(
         # a bad line stays with the event of the line before it
         events.setdefault(last, LabelledEvent(last, file)).records.append((number, record))
     return list(events.values())
+
+
+def with_background(
+    events: Sequence[LabelledEvent], background: Sequence[LabelledEvent]
+) -> list[LabelledEvent]:
+    """Each event with the posts of the background events of the same name that it does
+    not hold already (by ``id``) added to it, so that it replays in the stream it was
+    drawn from: RumourEval's files hold only rumour reply threads, and PHEME's source
+    tweets of the same event add the newsroom reporting and the non-rumour sources around
+    them. A background line that is not a post stays with its event (a rejected line, as
+    in the event's own file); an event with no background of its name is unchanged."""
+    extra: dict[str, list[tuple[int, dict[str, Any] | PostError]]] = {}
+    for event in background:
+        extra.setdefault(event.name, []).extend(event.records)
+    out: list[LabelledEvent] = []
+    for event in events:
+        more = extra.get(event.name)
+        if not more:
+            out.append(event)
+            continue
+        held = {str(r.get("id")) for r in event.dicts()}
+        added: list[tuple[int, dict[str, Any] | PostError]] = []
+        for number, record in more:
+            if not isinstance(record, dict):
+                added.append((number, record))
+            elif str(record.get("id")) not in held:
+                held.add(str(record.get("id")))
+                added.append((number, record))
+        out.append(LabelledEvent(event.name, event.file, [*event.records, *added]))
+    return out
 
 
 _NOT_ID = re.compile(r"[^A-Za-z0-9_.-]+")
