@@ -19,6 +19,7 @@ from tracker.claims.extract import (
     SentenceClaimExtractor,
     clean_sentence,
     split_sentences,
+    word_count,
 )
 from tracker.claims.lexicon import (
     DEFAULT_ACTORS,
@@ -577,3 +578,25 @@ def test_needed_strings_of_a_pattern() -> None:
     assert set(alternatives.strings) == {"gunman", "gunmen", "shooter", "copilot", "co-pilot"}
     assert needed(re.compile(r"[A-Z]\w+\s+\d+")) is None  # no fixed text at all
     assert needed(re.compile(r"(?:said|told)?\s*hello|\w+")) is None
+
+
+def test_cleaning_drops_links_retweet_prefixes_and_addressees_in_any_case() -> None:
+    assert clean_sentence("RT @bbc: Plane down in the Alps HTTPS://t.co/x") == (
+        "Plane down in the Alps"
+    )
+    assert clean_sentence("@a @b\tPlane  down WWW.example.com/x now") == "Plane down now"
+    assert clean_sentence("Plane down  in\tthe Alps") == "Plane down in the Alps"
+    assert clean_sentence(".@cnn says 150 dead - ") == "says 150 dead"
+    assert word_count("Ask @lufthansa about it") == 3  # a mention is no word
+    assert word_count("Plane down in the Alps") == 5
+
+
+def test_a_sentence_repeated_across_posts_reads_the_same_each_time(
+    analyzer: ClaimAnalyzer,
+) -> None:
+    """Retweet copies repeat whole sentences: each copy gives the claim the first gave."""
+    first = analyzer.extract("RT @x: Police say the co-pilot crashed the plane deliberately")
+    again = analyzer.extract("Police say the co-pilot crashed the plane deliberately http://t.co/a")
+    assert first == again and len(first) == 1
+    assert first[0].authority == "police" and first[0].hedge == 0.0
+    assert analyzer.analyze(first[0].text) == first[0]

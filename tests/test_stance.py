@@ -122,3 +122,46 @@ def test_examples_and_cues_are_data_overridable_from_config(
     assert {f.name for f in fields(DEFAULT_LEXICON)} >= EXAMPLE_FIELDS
     reader = ExampleReader.for_kinds(embedder.encode, lexicon)
     assert "Ye kaam dehshatgardon ka hai" in reader.texts
+
+
+def test_a_batch_reads_each_vector_as_one_read_alone_near_ties_included(
+    embedder: SentenceTransformerEmbedder, kinds: ExampleReader
+) -> None:
+    """The pipeline reads a batch's kinds in one matrix product: every label is the one
+    a claim read alone gets, also for vectors halfway between two examples (a near tie)
+    and right at the examples themselves."""
+    texts = [
+        "He was a devoted follower of a terror organisation",
+        "The cafe reopened this morning",
+        "150 people were on board the plane",
+        "So sad, thoughts with the families",
+    ]
+    examples = np.asarray(kinds._vectors)
+    halfway = examples[:-1] + examples[1:]
+    halfway /= np.linalg.norm(halfway, axis=1, keepdims=True)
+    rows = np.vstack([np.asarray(embedder.encode(texts)), examples, halfway.astype(np.float32)])
+    assert kinds.nearest_labels(rows) == [kinds.nearest(row)[0] for row in rows]
+    assert {kinds.nearest(row)[0] for row in rows} >= {"attribution", "casualty", None}
+    claims = [ClaimAnalyzer().analyze(t) for t in texts] * 2
+    twice = np.vstack([rows[: len(texts)]] * 2)
+    refined = kinds.refine_kinds(claims, twice)
+    assert refined == [kinds.refine_kind(c, v) for c, v in zip(claims, twice, strict=True)]
+    assert refined[0].kind is ClaimKind.ATTRIBUTION
+    assert refined[1] is claims[1]  # unchanged: the claim itself
+
+
+def test_stances_of_a_batch_are_those_read_one_by_one(
+    embedder: SentenceTransformerEmbedder, stance: StanceReader
+) -> None:
+    texts = [
+        "@bbc This is fake, stop spreading it",
+        "Seen it with my own eyes, it is accurate",
+        "I hope everyone there is safe",
+        "@cnn Is this confirmed? source?",
+    ]
+    vectors: list[np.ndarray | None] = [vector(embedder, t) for t in texts]
+    replies = [*zip(texts, vectors, strict=True), (texts[1], None)]
+    read = stance.read_all(replies)
+    assert read == [stance.read(t, v) for t, v in replies]
+    assert read == [Stance.DENY, Stance.SUPPORT, Stance.COMMENT, Stance.QUERY, Stance.COMMENT]
+    assert stance.read_all([]) == []

@@ -135,16 +135,18 @@ def reject(
 
 
 class KindReader(Protocol):
-    """The second claim reader: from a claim and its vector, the claim with its kind
-    read again by meaning (nearness to example sentences)."""
+    """The second claim reader: from claims and their vectors (one (n, dim) float32 row
+    each), the claims with their kinds read again by meaning (nearness to example
+    sentences), in order."""
 
-    def refine_kind(self, claim: Claim, vector: np.ndarray) -> Claim: ...
+    def refine_kinds(self, claims: Sequence[Claim], vectors: np.ndarray) -> list[Claim]: ...
 
 
 class StanceReading(Protocol):
-    """Reads a reply's stance toward what it answers, from its text (and a vector)."""
+    """Reads replies' stances toward what they answer, from their texts (and a vector
+    each, when there is one), in order."""
 
-    def read(self, text: str, vector: np.ndarray | None = None) -> Stance: ...
+    def read_all(self, replies: Sequence[tuple[str, np.ndarray | None]]) -> list[Stance]: ...
 
 
 @dataclass(slots=True)
@@ -265,22 +267,41 @@ class Pipeline:
     def _finish(self, read: Sequence[_Read], vectors: dict[str, np.ndarray]) -> list[NewPost]:
         """The posts to store: each claim's kind read again by meaning, each reply's stance
         read (with its first claim's vector, when it has one)."""
-        out: list[NewPost] = []
+        # every claim's vector, by its text (a text is hashed once)
+        found: dict[str, np.ndarray | None] = {}
         for item in read:
-            claims = item.claims
-            if self.kinds is not None:
-                claims = [
-                    self.kinds.refine_kind(c, v) if c.kind is ClaimKind.OTHER
-                    and (v := vectors.get(text_hash(c.text))) is not None else c
-                    for c in claims
-                ]
-            stance: Stance | None = None
-            post = item.post
-            if self.stance is not None and post.reply_to is not None and not post.is_repost:
-                first = vectors.get(text_hash(claims[0].text)) if claims else None
-                stance = self.stance.read(post.text, first)
-            out.append(NewPost(post, item.digest, claims, stance))
-        return out
+            for c in item.claims:
+                if c.text not in found:
+                    found[c.text] = vectors.get(text_hash(c.text))
+        claims = [list(item.claims) for item in read]
+        if self.kinds is not None:
+            # one matrix product for the batch's ``other`` claims that have a vector
+            at = [
+                (n, k, v) for n, item in enumerate(read) for k, c in enumerate(item.claims)
+                if c.kind is ClaimKind.OTHER and (v := found[c.text]) is not None
+            ]
+            if at:
+                todo = [claims[n][k] for n, k, _ in at]
+                rows = np.vstack([v for _, _, v in at])
+                refined = self.kinds.refine_kinds(todo, rows)
+                for (n, k, _), claim in zip(at, refined, strict=True):
+                    claims[n][k] = claim
+        stances: list[Stance | None] = [None] * len(read)
+        if self.stance is not None:
+            replies = [
+                n for n, item in enumerate(read)
+                if item.post.reply_to is not None and not item.post.is_repost
+            ]
+            readings = self.stance.read_all([
+                (read[n].post.text, found[claims[n][0].text] if claims[n] else None)
+                for n in replies
+            ])
+            for n, stance in zip(replies, readings, strict=True):
+                stances[n] = stance
+        return [
+            NewPost(item.post, item.digest, item_claims, stance)
+            for item, item_claims, stance in zip(read, claims, stances, strict=True)
+        ]
 
     async def add_posts(self, posts: Sequence[Post]) -> BatchResult:
         """Store a batch of posts; a post whose (source, id) is stored already, or that

@@ -12,6 +12,7 @@ labelled replies by leave-one-event-out (``bench/stance.py``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -87,7 +88,12 @@ class StanceReader:
     def cue(self, text: str) -> Stance | None:
         """The stance the cues read in ``text``, None when they are silent. Deny wins over
         query, query over support; a quoted repost ("RT @x", "“@x: ...") supports."""
-        body = _LEAD.sub("", _URL.sub(" ", text)).strip()
+        body = text
+        if "://" in body or ("." in body and "www." in body.lower()):  # what a link holds
+            body = _URL.sub(" ", body)
+        if "@" in body:  # what a leading addressee holds
+            body = _LEAD.sub("", body)
+        body = body.strip()
         low = _lower(body)
         hits = self._scan.hits(low)
         if self._deny.search(low, body, hits):
@@ -107,10 +113,32 @@ class StanceReader:
         if found is not None:
             return found
         if vector is not None and self.model is not None:
-            label, _ = self.model.nearest(vector)
-            if label is not None:
-                try:
-                    return Stance(label)
-                except ValueError:
-                    return Stance.COMMENT
+            return _stance(self.model.nearest(vector)[0])
+        return Stance.COMMENT
+
+    def read_all(self, replies: Sequence[tuple[str, np.ndarray | None]]) -> list[Stance]:
+        """:meth:`read` of each (text, vector) pair, in order: the model reads every
+        reply its cues leave silent in one matrix product
+        (:meth:`~tracker.claims.examples.ExampleReader.nearest_labels`)."""
+        out: list[Stance | None] = [self.cue(text) for text, _ in replies]
+        model = self.model
+        if model is not None:
+            ask = [
+                (n, vector) for n, (found, (_, vector)) in enumerate(zip(out, replies, strict=True))
+                if found is None and vector is not None
+            ]
+            if ask:
+                labels = model.nearest_labels(np.vstack([vector for _, vector in ask]))
+                for (n, _), label in zip(ask, labels, strict=True):
+                    out[n] = _stance(label)
+        return [Stance.COMMENT if found is None else found for found in out]
+
+
+def _stance(label: str | None) -> Stance:
+    """The stance an example label names; comment for none or an unknown label."""
+    if label is None:
+        return Stance.COMMENT
+    try:
+        return Stance(label)
+    except ValueError:
         return Stance.COMMENT
