@@ -267,16 +267,19 @@ class _Memo:
                 self.responses[r] = found.get(r, [])
 
     def responses_to(self, rowid: int) -> list[int]:
-        self.load_responses((rowid,))
+        if rowid not in self.responses:
+            self.load_responses((rowid,))
         return list(self.responses[rowid])
 
     def incidents_of(self, rowid: int) -> list[str]:
-        self.load((rowid,))
+        if rowid not in self.incidents:
+            self.load((rowid,))
         return list(self.incidents[rowid])
 
     def narratives_with(self, rowid: int, incident_id: str) -> list[tuple[int, bool]]:
         """As :meth:`Store.narratives_with_post`: (narrative, verified there), by id."""
-        self.load((rowid,))
+        if rowid not in self.incidents:
+            self.load((rowid,))
         return [
             (nid, confirmed) for nid, (incident, confirmed) in sorted(self.rows[rowid].items())
             if incident == incident_id
@@ -284,7 +287,8 @@ class _Memo:
 
     def link(self, rowid: int, incident_id: str, via: str) -> bool:
         """As :meth:`Store.link`, written at the next :meth:`flush`."""
-        self.load((rowid,))
+        if rowid not in self.incidents:
+            self.load((rowid,))
         known = self.incidents[rowid]
         if incident_id in known:
             return False  # the INSERT would be ignored
@@ -297,7 +301,8 @@ class _Memo:
     ) -> bool:
         """:meth:`Store.add_post_to_narrative` of a repost or a reply, written at the next
         :meth:`flush`."""
-        self.load((post.rowid,))
+        if post.rowid not in self.incidents:
+            self.load((post.rowid,))
         rows = self.rows[post.rowid]
         if nid in rows:
             return False  # the INSERT would be ignored
@@ -462,7 +467,11 @@ class NarrativeEngine:
                     post.created_at
                 ):
                     links.append((incident_id, "reply"))
-        relays = self.relays_trusted(post.text) if post.tier is Tier.UNVERIFIED else False
+        # whether it relays a trusted account matters to its claims only
+        relays = (
+            self.relays_trusted(post.text)
+            if post.tier is Tier.UNVERIFIED and with_vectors and links else False
+        )
         for incident_id, via in links:
             if memo.link(post.rowid, incident_id, via):
                 report.linked += 1

@@ -189,9 +189,11 @@ class PostTables(Tables):
     def posts_for_processing(self, rowids: Sequence[int], model: str) -> list[PostInfo]:
         """Posts with their claims and claim vectors, oldest first."""
         posts: dict[int, PostInfo] = {}
+        tiers, stances, kinds = _TIERS, _STANCES, _KINDS
         for part in chunks(list(rowids)):
             m = ",".join("?" * len(part))
-            for row in self._all(
+            for (rowid, source, ext_id, author, tier, text, created_at, repost_of, original,
+                 parent, stance) in self._all(
                 "SELECT p.id, p.source, p.ext_id, p.author, p.tier, p.text, p.created_at, "
                 "p.repost_of, o.id, r.id, p.stance FROM posts p "
                 "LEFT JOIN posts o ON p.repost_of IS NOT NULL "
@@ -200,13 +202,14 @@ class PostTables(Tables):
                 f"AND r.source = p.source AND r.ext_id = p.reply_to WHERE p.id IN ({m})",
                 part,
             ):
-                is_repost = row[7] is not None and not row[5]
-                posts[row[0]] = PostInfo(
-                    row[0], row[1], row[2], row[3], Tier(row[4] or "unverified"), row[5],
-                    dt(row[6]), is_repost, row[8] if is_repost else None, row[9],
-                    stance=Stance(row[10]) if row[10] else None,
+                is_repost = repost_of is not None and not text
+                posts[rowid] = PostInfo(
+                    rowid, source, ext_id, author, tiers.get(tier or "unverified") or Tier(tier),
+                    text, dt(created_at), is_repost, original if is_repost else None, parent,
+                    stance=(stances.get(stance) or Stance(stance)) if stance else None,
                 )
-            for row in self._all(
+            for (post_id, claim_id, text, digest, kind, actors, candidates, hedge, negated,
+                 official_voice, vector, authority, vals) in self._all(
                 "SELECT c.post_id, c.id, c.text, c.text_hash, c.kind, c.actors, c.candidates, "
                 "c.hedge, c.negated, c.official_voice, e.vector, c.authority, c.vals "
                 "FROM claims c "
@@ -214,17 +217,17 @@ class PostTables(Tables):
                 f"WHERE c.post_id IN ({m}) ORDER BY c.post_id, c.position",
                 (model, *part),
             ):
-                posts[row[0]].claims.append(
+                posts[post_id].claims.append(
                     Claim(
-                        row[2], ClaimKind(row[4]), tuple(json.loads(row[5])),
-                        tuple(json.loads(row[6])), row[7], bool(row[8]), bool(row[9]),
-                        row[11],
-                        tuple(Value.from_dict(v) for v in json.loads(row[12])) if row[12] else (),
-                        id=row[1], text_hash=row[3],
-                        vector=np.frombuffer(row[10], dtype=np.float32) if row[10] else None,
+                        text, kinds.get(kind) or ClaimKind(kind), _names(actors),
+                        _names(candidates), hedge, bool(negated), bool(official_voice),
+                        authority,
+                        tuple(Value.from_dict(v) for v in json.loads(vals)) if vals else (),
+                        id=claim_id, text_hash=digest,
+                        vector=np.frombuffer(vector, dtype=np.float32) if vector else None,
                     )
                 )
-        return sorted(posts.values(), key=lambda p: (p.created_at, p.rowid))
+        return sorted(posts.values(), key=_time_and_rowid)
 
     def count(self, table: str) -> int:
         if table not in {"posts", "claims", "embeddings", "narratives", "findings",
@@ -386,6 +389,26 @@ class PostTables(Tables):
         return out
 
 
+_TIERS = {t.value: t for t in Tier}
+_STANCES = {s.value: s for s in Stance}
+_KINDS = {k.value: k for k in ClaimKind}
+"""Stored values to members by a dict (calling an Enum costs more); an unknown value
+falls through to the Enum, which raises as before."""
+
+
+def _names(stored: str) -> tuple[str, ...]:
+    """A stored JSON list of names as a tuple (most claims name none: ``[]``)."""
+    return () if stored == "[]" else tuple(json.loads(stored))
+
+
+def _time_and_rowid(post: PostInfo) -> tuple[datetime, int]:
+    return post.created_at, post.rowid
+
+
+_encode_extra = json.JSONEncoder(default=str).encode
+"""``json.dumps(value, default=str)`` without a new encoder each call."""
+
+
 def _first(item: tuple[str, np.ndarray]) -> str:
     return item[0]
 
@@ -401,7 +424,7 @@ def _post_row(item: NewPost, now: float) -> tuple[object, ...]:
     return (
         p.source, p.id, p.author, p.tier.value if p.tier else None, p.text, item.text_hash,
         ts(p.created_at), p.url, p.lang, p.repost_of, p.reply_to, json.dumps(p.metrics),
-        json.dumps(p.extra, default=str), now, item.stance.value if item.stance else None,
+        _encode_extra(p.extra), now, item.stance.value if item.stance else None,
     )
 
 
