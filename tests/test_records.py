@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import random
+import re
+import sys
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +25,27 @@ def _parse(record: dict[str, Any]) -> Any:
 def test_text_is_nfc_html_free_and_whitespace_folded() -> None:
     raw = "<p>Blast in   Quetta&amp;Nushki</p><p>Cafe\u0301 <b>closed</b></p>\u00a0 <3 stay safe"
     assert normalize_text(raw) == "Blast in Quetta&Nushki\nCafé closed\n<3 stay safe"
+
+
+def test_every_kind_of_whitespace_folds_as_it_always_did() -> None:
+    """normalize_text skips its folding when a text's only whitespace is single spaces:
+    texts holding each Unicode whitespace character, alone, doubled, around line breaks,
+    come out as the plain substitutions make them."""
+    space, newlines = re.compile(r"[^\S\n]+"), re.compile(r"\s*\n\s*")
+
+    def folded(text: str) -> str:
+        text = unicodedata.normalize("NFC", text)
+        text = text.replace("\r", "\n").replace("\u00a0", " ").replace("\x00", "")
+        return newlines.sub("\n", space.sub(" ", text)).strip()
+
+    blanks = [chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace()]
+    pieces = [*blanks, " ", "  ", "\n", " \n ", "a", "Quetta", "é", "\u200d", "\x07"]
+    rng = random.Random(7)
+    texts = [f"a{b}b" for b in blanks] + [f"a{b}{b}b" for b in blanks] + [
+        "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9))) for _ in range(3000)
+    ]
+    for text in texts:
+        assert normalize_text(text) == folded(text), repr(text)
 
 
 def test_a_full_record_becomes_a_post_and_unknown_fields_are_kept() -> None:

@@ -29,8 +29,12 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     # NUL: no meaning in a post, and PostgreSQL text cannot hold it (same on both engines)
     text = text.replace("\r", "\n").replace("\u00a0", " ").replace("\x00", "")
-    text = _SPACE.sub(" ", text)
-    text = _NEWLINES.sub("\n", text)
+    # a text whose only whitespace is single spaces (all other whitespace is unprintable,
+    # checked for every code point) has nothing to fold: skip the substitution
+    if "  " in text or not text.isprintable():
+        text = _SPACE.sub(" ", text)
+    if "\n" in text:
+        text = _NEWLINES.sub("\n", text)
     return text.strip()
 
 

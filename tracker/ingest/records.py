@@ -107,13 +107,15 @@ def _check_str(field: str, value: str, limit: int | None, *, one_line: bool = Tr
     free of control characters; else :class:`PostError` naming ``field``."""
     if limit is not None and len(value) > limit:
         raise PostError(f"{field} is {len(value)} characters, over the limit of {limit}")
-    bad = _SURROGATE.search(value)
+    # fast ways past the searches: ASCII holds no surrogate; a printable string no
+    # control character
+    bad = None if value.isascii() else _SURROGATE.search(value)
     if bad is not None:
         raise PostError(
             f"{field} holds a lone surrogate (U+{ord(bad.group()):04X}) at character "
             f"{bad.start()}: not valid Unicode"
         )
-    if one_line:
+    if one_line and not value.isprintable():
         bad = _CONTROL.search(value)
         if bad is not None:
             raise PostError(f"{field} holds a control character (U+{ord(bad.group()):04X})"
@@ -188,6 +190,11 @@ def _check_extra(name: str, value: Any) -> None:
     """An unknown field's value, walked without recursion: strings valid Unicode, numbers
     printable, keys strings, at most :data:`MAX_DEPTH` deep."""
     _check_str("field name", name, None, one_line=False)
+    if isinstance(value, str):  # most values are plain: no walk
+        _check_str(name, value, None, one_line=False)
+        return
+    if value is None or isinstance(value, bool | float):
+        return
     todo: list[tuple[Any, int]] = [(value, 0)]
     while todo:
         item, depth = todo.pop()
@@ -269,6 +276,13 @@ def parse_post(
     for name, value in extra.items():
         if not isinstance(name, str):
             raise PostError(f"field names must be strings, got {_show(name)}")
+        kind = type(value)
+        if name.isascii() and (
+            value is None or kind is bool or kind is float
+            or (kind is str and value.isascii())
+            or (kind is int and value.bit_length() <= _MAX_INT_BITS)
+        ):
+            continue  # what _check_extra lets pass, seen at a glance
         _check_extra(name, value)
     return Post(
         source=_opt_str(record, "source") or default_source,
