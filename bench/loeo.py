@@ -115,6 +115,10 @@ def event_paths() -> list[Path]:
     return paths
 
 
+# the shipped rule with a reach trigger (RuleSettings.min_reach), always among the variants
+REACH_TRIED = (250_000, 1_000_000, 3_000_000)
+
+
 def grid_keys() -> list[str]:
     """The keys of ``GRID`` that ``RuleSettings`` has."""
     return [k for k in GRID if k in RuleSettings.model_fields]
@@ -122,7 +126,7 @@ def grid_keys() -> list[str]:
 
 def variants(count: int, seed: int, grid: dict[str, tuple[Any, ...]] = GRID) -> list[RuleSettings]:
     """v000 = the shipped spread rule (``DEFAULT_RULES[0]``); then ``count - 1`` distinct
-    grid points, seeded."""
+    grid points, seeded; then v000 with each reach trigger of ``REACH_TRIED``."""
     keys = grid_keys()
     points = list(itertools.product(*(grid[k] for k in keys)))
     random.Random(seed).shuffle(points)
@@ -137,11 +141,15 @@ def variants(count: int, seed: int, grid: dict[str, tuple[Any, ...]] = GRID) -> 
         seen.add(point)
         out.append(RuleSettings(name=f"v{len(out):03d}", channels=("log",),
                                 **dict(zip(keys, point, strict=True))))
+    if "min_reach" in RuleSettings.model_fields:
+        out += [base.model_copy(update={"name": f"v000r{n // 1000}k", "min_reach": n})
+                for n in REACH_TRIED]
     return out
 
 
 def describe(rule: RuleSettings) -> str:
-    return " ".join(f"{k}={getattr(rule, k)}" for k in grid_keys())
+    keys = grid_keys() + (["min_reach"] if getattr(rule, "min_reach", 0) else [])
+    return " ".join(f"{k}={getattr(rule, k)}" for k in keys)
 
 
 def _source_digest() -> str:
@@ -243,12 +251,12 @@ def row(name: str, variant: str, s: EventScore, j: float, load: float | None = N
     the mean over events, as the objective counts it)."""
     per_day = s.alerts_per_day if load is None else load
     threads = "/".join(str(s.threads(x)) for x in LABELS)
-    return (f"{name[:28]:28} {variant:>5} {threads:>14} {_pct(s.share(RUMOURS)):>6} "
+    return (f"{name[:28]:28} {variant:>10} {threads:>14} {_pct(s.share(RUMOURS)):>6} "
             f"{_pct(s.share(WANTED)):>6} {_pct(s.share(('non-rumour',))):>6} "
             f"{per_day:8.1f} {_pct(s.alert_precision):>6} {j:7.3f}")
 
 
-HEADER = (f"{'held-out event':28} {'rule':>5} {'f/u/t/n':>14} {'rum':>6} {'f+u':>6} "
+HEADER = (f"{'held-out event':28} {'rule':>10} {'f/u/t/n':>14} {'rum':>6} {'f+u':>6} "
           f"{'non-r':>6} {'alerts/d':>8} {'prec':>6} {'J':>7}")
 
 

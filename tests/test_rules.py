@@ -12,7 +12,7 @@ from alerts.retry import RetryPolicy
 from tracker.config.settings import RuleSettings
 from tracker.errors import DeliveryError
 from tracker.models import Alert, AlertEvent, ClaimKind, Sample, Status
-from tracker.rules.monitor import Rule, decide, measure
+from tracker.rules.monitor import Rule, decide, measure, spread_reason
 from tracker.rules.rates import narrative_rate
 from tracker.store import Store
 from tracker.store.outbox import DeliveryState
@@ -176,3 +176,28 @@ async def test_a_delivery_too_old_to_retry_is_dead_and_says_so(store_target: str
     assert delivery.state is DeliveryState.DEAD
     assert "undelivered after" in (delivery.last_error or "")
     store.close()
+
+
+def test_min_reach_raises_on_one_unverified_post_followed_by_millions() -> None:
+    """A hedged claim from an account followed by millions is spread at once: with
+    ``min_reach`` the rule holds on it before any repost, never on verified reporting,
+    and the reason says so with the figures."""
+    r = rule(min_posts=3, min_authors=2, min_reach=1_000_000)
+    wire = [Sample(at(1), "bigdesk", 2_400_000)]
+    m = measure(r, narrative_rate(wire, at(1), 10), verified_posts=0)
+    assert m.holds and m.by_reach
+    reason = spread_reason(r, ClaimKind.CASUALTY, m)
+    assert reason.startswith("1 post from 1 author in 10 minutes, reaching 2,400,000 "
+                             "followers (at least 1,000,000):"), reason
+    # the same post without the setting, from a smaller account, or confirmed: no
+    assert not measure(rule(min_posts=3, min_authors=2),
+                       narrative_rate(wire, at(1), 10), 0).holds
+    small = [Sample(at(1), "localdesk", 40_000)]
+    assert not measure(r, narrative_rate(small, at(1), 10), 0).holds
+    confirmed = [Sample(at(1), "bigdesk", 2_400_000, verified=True)]
+    assert not measure(r, narrative_rate(confirmed, at(1), 10), 0).holds
+    # held by its count as usual: the reason does not speak of reach
+    crowd = [Sample(at(i), f"u{i}", 10) for i in range(1, 7)]
+    counted = measure(r, narrative_rate(crowd, at(6), 10), 0)
+    assert counted.holds and not counted.by_reach
+    assert "reaching" not in spread_reason(r, ClaimKind.CASUALTY, counted)

@@ -318,6 +318,14 @@ class RuleSettings(_Section):
         description="Each reply in the window that denies or questions the narrative counts "
         "as 1 + this many posts: rising denials and questions are the rumour signature.",
     )
+    min_reach: int = Field(
+        0, ge=0,
+        description="Spread rules: also raise, whatever min_posts, min_authors and ratio "
+        "say, when the narrative's posts in the window, none of them verified reporting, "
+        "reach at least this many followers (each author once, where the source reports "
+        "follower counts): one hedged claim from an account followed by millions is "
+        "spread. 0: off.",
+    )
     severity: dict[str, float] = Field(
         default_factory=lambda: {"low": 3.0, "medium": 6.0, "high": 12.0},
         description="Severity bands: name = the ratio from which it applies; the highest "

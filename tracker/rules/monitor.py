@@ -96,6 +96,7 @@ class Rule:
     channels: tuple[str, ...]
     verified_scope: str = "question"
     stance_weight: float = 0.0
+    min_reach: int = 0  # 0: off; else a narrative reaching this many followers is spread
     detect: str = "spread"  # or "conflict": trusted sources disagreeing on one question
 
     @classmethod
@@ -112,7 +113,7 @@ class Rule:
             escalate_factor=s.escalate_factor,
             resolve_after=timedelta(minutes=s.resolve_after_minutes),
             channels=s.channels, verified_scope=s.verified_scope,
-            stance_weight=s.stance_weight, detect=s.detect,
+            stance_weight=s.stance_weight, min_reach=s.min_reach, detect=s.detect,
         )
 
     def watches(self, kind: ClaimKind, status: Status) -> bool:
@@ -130,12 +131,14 @@ class Rule:
 @dataclass(frozen=True, slots=True)
 class Measure:
     """A rule's view of one narrative at one time: its rate, the verified rate (posts per
-    minute, before the floor), their ratio, and whether the rule holds."""
+    minute, before the floor), their ratio, and whether the rule holds (``by_reach``: it
+    holds by the followers its posts reach, not by their count)."""
 
     rate: Rate
     verified_rate: float
     ratio: float
     holds: bool
+    by_reach: bool = False
 
 
 def measure(rule: Rule, rate: Rate, verified_posts: int) -> Measure:
@@ -143,13 +146,18 @@ def measure(rule: Rule, rate: Rate, verified_posts: int) -> Measure:
     or the incident's, as the rule scopes it) in the same window."""
     verified = per_minute(verified_posts, rate.window_minutes)
     ratio = rate.per_minute / max(verified, rule.verified_floor)
+    unverified = rate.verified_share < rule.max_verified_share
     holds = (
         rate.posts >= rule.min_posts
         and rate.authors >= rule.min_authors
         and ratio >= rule.ratio - _EPSILON  # 0.6 / 0.2 is 2.9999999999999996 in floats
-        and rate.verified_share < rule.max_verified_share
+        and unverified
     )
-    return Measure(rate, verified, ratio, holds)
+    by_reach = (
+        not holds and rule.min_reach > 0 and rate.reach >= rule.min_reach
+        and rate.posts > 0 and rate.verified_posts == 0
+    )
+    return Measure(rate, verified, ratio, holds or by_reach, by_reach)
 
 
 def decide(
@@ -203,9 +211,13 @@ def spread_reason(rule: Rule, kind: ClaimKind, m: Measure) -> str:
         f"verified reporting on {QUESTIONS[kind]}" if rule.verified_scope == "question"
         else "verified reporting on the incident"
     )
+    reach = (
+        f", reaching {r.reach:,} followers (at least {rule.min_reach:,})" if m.by_reach else ""
+    )
     return (
-        f"{r.posts} posts{spread} from {r.authors} authors in {rule.window_minutes:g} "
-        f"minutes: {r.per_minute:.2f}/min, {m.ratio:.1f}x the {scope} "
+        f"{r.posts} post{'s' * (r.posts != 1)}{spread} from {r.authors} "
+        f"author{'s' * (r.authors != 1)} in {rule.window_minutes:g} "
+        f"minutes{reach}: {r.per_minute:.2f}/min, {m.ratio:.1f}x the {scope} "
         f"({m.verified_rate:.2f}/min, floor {rule.verified_floor:g}), "
         f"{r.verified_share:.0%} of its posts verified reporting"
     )
