@@ -600,3 +600,15 @@ def test_a_sentence_repeated_across_posts_reads_the_same_each_time(
     assert first == again and len(first) == 1
     assert first[0].authority == "police" and first[0].hedge == 0.0
     assert analyzer.analyze(first[0].text) == first[0]
+
+
+def test_needed_strings_pass_over_common_words_and_see_through_repeats() -> None:
+    """The prefilter looks for the rarest strings a match must hold: "run" rather than
+    "the" in "on the run", "fu" rather than "f" in "f+u+c+k"."""
+    run = needed(re.compile(r"(?<!\w)(?:on\s+the\s+run)(?!\w)", re.I))
+    assert run is not None and run.strings == ("run",)
+    swear = needed(re.compile(r"(?<!\w)(?:f+u+c+k\w*|stfu)(?!\w)", re.I))
+    assert swear is not None and set(swear.strings) == {"fu"}
+    assert swear.absent("a flight from barcelona") and not swear.absent("ffuuuck this")
+    kilos = needed(re.compile(r"(?:kg|kilograms?)\s+of", re.I))
+    assert kilos is not None and set(kilos.strings) == {"kg", "kilogram"}

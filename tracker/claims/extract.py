@@ -13,6 +13,7 @@ example sentences, that refines what this one leaves as ``other``.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -47,6 +48,8 @@ _SPACES = re.compile(r"[ \t]+")
 # A sentence ends at . ! ? … (with closing quotes or brackets) followed by space and a
 # character that can start a sentence.
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+(?=[\"'“‘(\[#@]?[A-Z0-9À-ÖØ-Þ\u0600-\u06ff])")
+_ENDS = ".!?…"
+"""What a sentence ending inside a line follows (the lookbehind of ``_BOUNDARY``)."""
 _ABBREV = frozenset(
     (
         "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "gen", "col", "lt", "sgt", "capt", "maj",
@@ -69,6 +72,9 @@ def split_sentences(text: str) -> list[str]:
     next word can start a sentence and the word before is not a known abbreviation."""
     sentences: list[str] = []
     for line in text.split("\n"):
+        if not any(mark in line for mark in _ENDS):
+            sentences.append(line)  # no sentence ends inside it
+            continue
         start = 0
         for match in _BOUNDARY.finditer(line):
             piece = line[start : match.start()]
@@ -104,6 +110,15 @@ def word_count(sentence: str) -> int:
     return words - len(_AT_WORD.findall(sentence)) if "@" in sentence else words
 
 
+def _has_words(sentence: str, least: int) -> bool:
+    """``word_count(sentence) >= least``, counting only as far as it needs to."""
+    if "@" in sentence:
+        least += len(_AT_WORD.findall(sentence))
+    if least <= 0:
+        return True
+    return next(itertools.islice(_WORD.finditer(sentence), least - 1, None), None) is not None
+
+
 class SentenceClaimExtractor:
     """Every sentence with at least ``min_words`` words is a claim."""
 
@@ -122,6 +137,8 @@ class SentenceClaimExtractor:
 # --- analysis ---------------------------------------------------------------------------
 
 _TOKEN = re.compile(r"[^\W_]+")
+_CAPITALIZED = re.compile(r"(?<![^\W_])[A-Z][^\W_]*")
+"""In ASCII text, the tokens of ``_TOKEN`` that start with an upper-case letter."""
 _DIGIT = re.compile(r"\d")
 _UPPER = "A-ZÀ-ÖØ-Þ"
 _NAME_WORD = rf"[{_UPPER}][\w'’]*(?:-[\w'’]+)*"
@@ -458,7 +475,7 @@ class ClaimAnalyzer:
         out: list[Claim] = []
         for raw in split_sentences(text):
             sentence = clean_sentence(raw)
-            if not sentence or word_count(sentence) < self.min_words:
+            if not sentence or not _has_words(sentence, self.min_words):
                 continue
             claim, worthy = self._reading(sentence)
             if worthy:
@@ -474,7 +491,7 @@ class ClaimAnalyzer:
 
     def is_check_worthy(self, sentence: str) -> bool:
         """Whether :meth:`extract` would keep this (cleaned) sentence."""
-        return word_count(sentence) >= self.min_words and self._reading(sentence)[1]
+        return _has_words(sentence, self.min_words) and self._reading(sentence)[1]
 
     def canonical_actor(self, name: str) -> str | None:
         """The canonical name of the known actor ``name`` is a name or alias of, else None:
@@ -713,7 +730,16 @@ class ClaimAnalyzer:
 
     def _has_name(self, sentence: str, shouting: bool) -> bool:
         """Whether a capitalized word other than the first (or a hashtag) looks like a name."""
-        if shouting:
+        if shouting or sentence.islower():  # (no upper-case letter at all)
+            return False
+        if sentence.isascii():  # the capitalized words alone, by one pattern
+            first = _TOKEN.search(sentence)
+            for m in _CAPITALIZED.finditer(sentence):
+                before = sentence[m.start() - 1 : m.start()]
+                if before == "@" or m.group().casefold() in self._stop:
+                    continue
+                if first is None or m.start() > first.start() or before == "#":
+                    return True
             return False
         for n, m in enumerate(_TOKEN.finditer(sentence)):
             word = m.group()

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["ALL", "CASE_TWISTS", "LiteralScan", "Needed", "fold", "needed"]
+__all__ = ["ALL", "CASE_TWISTS", "LiteralScan", "Needed", "finder", "fold", "needed"]
 
 CASE_TWISTS = "İıſ"
 """The characters a case-insensitive pattern matches to an ASCII letter although their
@@ -71,14 +71,33 @@ def _need_of(info: _Info) -> frozenset[str] | None:
     return None
 
 
+_COMMON = frozenset(
+    (
+        "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "has", "have", "he",
+        "her", "his", "in", "is", "it", "its", "of", "on", "or", "she", "that", "the",
+        "their", "they", "this", "to", "was", "we", "were", "with", "you",
+    )
+)
+"""Words most English sentences hold: a set of needed strings holding one tells little,
+so another set a match must meet is preferred (this only ever chooses which strings are
+looked for; every choice is exact)."""
+
+
+def _rank(strings: frozenset[str]) -> tuple[bool, int, int]:
+    """How selective a set of needed strings is likely to be (higher: rarer in text):
+    free of single characters and common words, then by its shortest string, then small."""
+    weak = any(len(s) <= 1 or s in _COMMON for s in strings)
+    return (not weak, min(map(len, strings)), -len(strings))
+
+
 def _best(candidates: Iterable[frozenset[str]]) -> frozenset[str] | None:
-    """The most selective of several sets each of which a match must meet: the one whose
-    shortest string is longest, then the smallest."""
+    """The most selective of several sets each of which a match must meet (by
+    :func:`_rank`; the first of equals)."""
     best: frozenset[str] | None = None
     for cand in candidates:
         if not cand or "" in cand:
             continue
-        if best is None or (min(map(len, cand)), -len(cand)) > (min(map(len, best)), -len(best)):
+        if best is None or _rank(cand) > _rank(best):
             best = cand
     return best
 
@@ -90,6 +109,17 @@ def _sequence(items: Sequence[tuple[Any, Any]], icase: bool) -> _Info:
     broken = False
     candidates: list[frozenset[str]] = []
     for item in items:
+        repeated = _repeated(item, icase)
+        if repeated is not None:
+            # X{n,} with X exact (n >= 1): the text before it runs into its first copy and
+            # its last copy runs into the text after it ("f+u+c+k" holds "fu" and "ck")
+            if len(run) * len(repeated) <= _CAP:
+                candidates.append(frozenset(a + b for a in run for b in repeated))
+            else:
+                candidates.append(run)
+            broken = True
+            run = repeated
+            continue
         exact, need = _node(item, icase)
         if exact is not None and len(run) * len(exact) <= _CAP:
             run = frozenset(a + b for a in run for b in exact)
@@ -108,6 +138,21 @@ def _sequence(items: Sequence[tuple[Any, Any]], icase: bool) -> _Info:
         return run, None
     candidates.append(run)
     return None, _best(candidates)
+
+
+def _repeated(item: tuple[Any, Any], icase: bool) -> frozenset[str] | None:
+    """For a repeat of an exact part at least once and possibly more (``X+``, ``X{2,5}``),
+    the strings one copy of ``X`` stands for; None for anything else."""
+    op, av = item
+    if str(op) not in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        return None
+    low, high, pattern = av
+    if low < 1 or high == low == 1:
+        return None
+    exact = _sequence(list(pattern), icase)[0]
+    if exact is None or "" in exact or len(exact) > _CAP:
+        return None
+    return exact
 
 
 def _node(item: tuple[Any, Any], icase: bool) -> _Info:
@@ -177,7 +222,7 @@ class Needed:
     def __init__(self, strings: Iterable[str], ignore_case: bool) -> None:
         self.strings = _minimal(strings)
         self.ignore_case = ignore_case
-        self._any = re.compile("|".join(re.escape(s) for s in self.strings))
+        self._any = finder(self.strings)
 
     def absent(self, low: str) -> bool:
         """Whether the pattern surely cannot match the text ``low`` is the lower-cased
@@ -222,6 +267,16 @@ def _trie(strings: Iterable[str]) -> str:
         return f"(?:{body})?" if "" in node else body
 
     return render(root)
+
+
+def finder(strings: Iterable[str]) -> re.Pattern[str]:
+    """A pattern whose ``search`` finds any of ``strings`` (plain text, as written): one
+    trie of them, tried at each position, about twice as fast as ``any(s in text ...)``
+    over a hundred strings; it never matches when there is no string."""
+    strings = sorted(set(strings))
+    if not strings:
+        return re.compile("(?!)")
+    return re.compile(_trie(strings))
 
 
 class LiteralScan:

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tracker.claims.lexicon import Lexicon
-from tracker.claims.literals import ALL, LiteralScan, fold, needed
+from tracker.claims.literals import ALL, LiteralScan, finder, fold, needed
 from tracker.errors import ConfigError
 from tracker.models import ClaimKind, Value
 
@@ -107,6 +107,32 @@ class _Qty:
     high: float
     composite: bool = False
     passengers: tuple[float, float] | None = None
+
+
+class _Numbers:
+    """A sentence's numbers, read when first asked for: most sentences that hold a
+    number hold no cue it could answer. ``composites`` (passengers-and-crew lists) are
+    read at once; ``plain`` numbers and ``everything`` (both, by start) on demand; none
+    at all unless ``counted``."""
+
+    __slots__ = ("_everything", "_plain", "_reader", "_text", "composites")
+
+    def __init__(self, reader: ValueReader, text: str, hits: int, counted: bool) -> None:
+        self._reader = reader
+        self._text = text
+        self.composites: list[_Qty] = reader._composites(text, hits) if counted else []
+        self._plain: list[_Qty] | None = None if counted else []
+        self._everything: list[_Qty] | None = None
+
+    def plain(self) -> list[_Qty]:
+        if self._plain is None:
+            self._plain = self._reader._plain(self._text, self.composites)
+        return self._plain
+
+    def everything(self) -> list[_Qty]:
+        if self._everything is None:
+            self._everything = sorted(self.plain() + self.composites, key=lambda q: q.start)
+        return self._everything
 
 
 def _alt(fragments: Iterable[str]) -> str:
@@ -236,6 +262,8 @@ class ValueReader:
             ("dead", _edged(lexicon.value_suspect_dead)),
         )
         self._triggers = tuple(t.lower() for t in lexicon.value_triggers)
+        # whether the lower-cased sentence holds a trigger, in one search for them all
+        self._triggered = finder(self._triggers)
         # which cue patterns may match at all, from one scan (tracker.claims.literals)
         scanned = (
             self._number_word, self._pax_or_crew, self._dead, self._injured, self._aboard,
@@ -243,7 +271,17 @@ class ValueReader:
             *(pattern for _, pattern in self._states),
         )
         self._scan = LiteralScan([needed(p) for p in scanned]) if prefilter else None
+        # places are read on the sentence as written: their own check of needed strings
+        self._place_needs = needed(self._place) if prefilter else None
         self._bit = {id(p): 1 << i for i, p in enumerate(scanned)}
+        # the cues a number read from the text can answer: with none of them, no number
+        # is read (one where the scan rules every one out)
+        self._counted = 0
+        for cue in (
+            self._pax_or_crew, self._dead, self._injured, self._aboard, self._pax,
+            self._attacker_nouns,
+        ):
+            self._counted |= self._bit[id(cue)]
 
     def _may(self, pattern: re.Pattern[str], hits: int) -> bool:
         """Whether ``pattern`` (one of the scanned) may match, by the scan's ``hits``."""
@@ -291,6 +329,11 @@ class ValueReader:
 
     def _quantities(self, text: str, hits: int = ALL) -> tuple[list[_Qty], list[_Qty]]:
         """Plain numbers and passengers-and-crew lists, each in sentence order."""
+        composites = self._composites(text, hits)
+        return self._plain(text, composites), composites
+
+    def _composites(self, text: str, hits: int = ALL) -> list[_Qty]:
+        """Passengers-and-crew lists, in sentence order."""
         composites: list[_Qty] = []
         lists = (
             self._composite.finditer(text)
@@ -321,6 +364,10 @@ class ValueReader:
             composites.append(
                 _Qty(cm.start(), cm.end(), total[0], total[1], True, passengers)
             )
+        return composites
+
+    def _plain(self, text: str, composites: list[_Qty]) -> list[_Qty]:
+        """Plain numbers outside the lists, in sentence order."""
         plain: list[_Qty] = []
         for m in self._qty.finditer(text):
             if any(c.start <= m.start() < c.end for c in composites):
@@ -331,7 +378,7 @@ class ValueReader:
             if math.isnan(low) or math.isnan(high):
                 continue
             plain.append(_Qty(m.start(), m.end(), low, high))
-        return plain, composites
+        return plain
 
     def _tied(
         self, text: str, cue: re.Match[str], quantities: list[_Qty], before_only: bool = False,
@@ -361,14 +408,14 @@ class ValueReader:
         return best
 
     def _count(
-        self, text: str, cues: re.Pattern[str], quantities: list[_Qty], reject_pax: bool = False,
+        self, text: str, cues: re.Pattern[str], numbers: _Numbers, reject_pax: bool = False,
         hits: int = ALL,
     ) -> tuple[float, float] | None:
         """The interval tied to the first cue of ``cues`` that has one."""
         if not self._may(cues, hits):
             return None
         for cue in cues.finditer(text):
-            found = self._tied(text, cue, quantities)
+            found = self._tied(text, cue, numbers.everything())
             if found is None:
                 continue
             q = found[0]
@@ -383,24 +430,23 @@ class ValueReader:
         """Every value ``sentence`` states, at most one per question, in
         :data:`QUESTIONS` order; () when none."""
         lowered = sentence.lower()
-        if not any(t in lowered for t in self._triggers):
+        if self._triggered.search(lowered) is None:
             return ()
         text = _STRIP.sub(" ", html.unescape(lowered))
         # an entity may unescape to a capital ("&#65;"): the scan reads the text folded
         hits = self._scan.hits(fold(text)) if self._scan is not None else ALL
-        if _DIGIT.search(text) or (
-            self._may(self._number_word, hits) and self._number_word.search(text)
-        ):
-            plain, composites = self._quantities(text, hits)
-        else:
-            plain, composites = [], []
+        counted = bool(hits & self._counted) and bool(
+            _DIGIT.search(text)
+            or (self._may(self._number_word, hits) and self._number_word.search(text))
+        )
+        numbers = _Numbers(self, text, hits, counted)
+        composites = numbers.composites
         found: dict[str, Value] = {}
-        everything = sorted(plain + composites, key=lambda q: q.start)
         for question, cues in (("dead", self._dead), ("injured", self._injured)):
-            got = self._count(text, cues, everything, hits=hits)
+            got = self._count(text, cues, numbers, hits=hits)
             if got is not None:
                 found[question] = Value(question, *got)
-        aboard = self._count(text, self._aboard, everything, reject_pax=True, hits=hits)
+        aboard = self._count(text, self._aboard, numbers, reject_pax=True, hits=hits)
         if aboard is None and composites:
             aboard = (composites[0].low, composites[0].high)
         if aboard is not None:
@@ -408,7 +454,7 @@ class ValueReader:
         passengers = next((c.passengers for c in composites if c.passengers), None)
         if passengers is None and self._may(self._pax, hits):
             for cue in self._pax.finditer(text):
-                tied = self._tied(text, cue, plain, before_only=True, max_gap=0)
+                tied = self._tied(text, cue, numbers.plain(), before_only=True, max_gap=0)
                 if tied is not None:
                     passengers = (tied[0].low, tied[0].high)
                     break
@@ -423,7 +469,7 @@ class ValueReader:
                 found["dead"] = Value("dead", *aboard)
             elif passengers is not None:
                 found["dead"] = Value("dead", passengers[0], math.inf)
-        attackers = self._attackers(text, plain, hits)
+        attackers = self._attackers(text, numbers, hits)
         if attackers is not None:
             found["attackers"] = attackers
         state = self._suspect(text, hits)
@@ -440,7 +486,10 @@ class ValueReader:
         if sentence.isupper():
             return []
         found: set[str] = set()
-        for m in self._place.finditer(_STRIP.sub(" ", sentence)):
+        text = _STRIP.sub(" ", sentence)
+        if self._place_needs is not None and self._place_needs.absent(fold(text)):
+            return []
+        for m in self._place.finditer(text):
             for name in (m.group("p1"), m.group("p2")):
                 if name:
                     words = name.split()
@@ -450,11 +499,11 @@ class ValueReader:
                         found.add(" ".join(words))
         return sorted(found)
 
-    def _attackers(self, text: str, plain: list[_Qty], hits: int = ALL) -> Value | None:
+    def _attackers(self, text: str, numbers: _Numbers, hits: int = ALL) -> Value | None:
         readings: list[tuple[int, float, float]] = []
         nouns = self._attacker_nouns.finditer(text) if self._may(self._attacker_nouns, hits) else ()
         for cue in nouns:
-            for q in reversed(plain):
+            for q in reversed(numbers.plain()):
                 if q.end <= cue.start():
                     gap = text[q.end:cue.start()]
                     if len(gap.split()) <= 1 and not _BREAK.search(gap) and "," not in gap:
