@@ -54,6 +54,7 @@ cue pattern runs only when the text holds a string every match of it needs (one
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import re
 from collections.abc import Iterable, Mapping
@@ -93,6 +94,16 @@ SUSPECT_STATES = ("at large", "arrested", "dead")
 
 _MAX_GAP = 5  # filler words allowed between a number and its cue
 _STRIP = re.compile(r"https?://\S+|www\.\S+|[@#][\w]+")
+
+
+def _stripped(text: str) -> str:
+    """``text`` without links, @handles and #hashtags (each a space); the pattern runs
+    only where the text holds what one of them holds."""
+    if "@" in text or "#" in text or "://" in text or "www." in text:
+        return _STRIP.sub(" ", text)
+    return text
+
+
 _BREAK = re.compile(r"[.;:!?|()\[\]\"“”]|\s[-–—]\s")
 
 
@@ -240,6 +251,10 @@ class ValueReader:
         )
         # the composite pattern is costly: tried only where a passenger or crew noun is
         self._pax_or_crew = re.compile(rf"(?<!\w)(?:{pax}|{crew})(?!\w)", re.I)
+        # a list holds a passenger noun, or two crew nouns (two parts): where neither
+        # is found anywhere, the composite pattern cannot match and is not run
+        self._any_pax = re.compile(pax, re.I)
+        self._crew_at = re.compile(rf"(?=(?:{crew}))", re.I)
         self._gap = re.compile(
             r"\s*(?:" + _alt(lexicon.value_fillers) + rf"(?!\w)\s*){{0,{_MAX_GAP}}}", re.I
         )
@@ -338,6 +353,10 @@ class ValueReader:
         lists = (
             self._composite.finditer(text)
             if self._may(self._pax_or_crew, hits) and self._pax_or_crew.search(text)
+            and (
+                self._any_pax.search(text) is not None
+                or len(list(itertools.islice(self._crew_at.finditer(text), 2))) == 2
+            )
             else ()
         )
         for cm in lists:
@@ -432,7 +451,7 @@ class ValueReader:
         lowered = sentence.lower()
         if self._triggered.search(lowered) is None:
             return ()
-        text = _STRIP.sub(" ", html.unescape(lowered))
+        text = _stripped(html.unescape(lowered))
         # an entity may unescape to a capital ("&#65;"): the scan reads the text folded
         hits = self._scan.hits(fold(text)) if self._scan is not None else ALL
         counted = bool(hits & self._counted) and bool(
@@ -486,7 +505,7 @@ class ValueReader:
         if sentence.isupper():
             return []
         found: set[str] = set()
-        text = _STRIP.sub(" ", sentence)
+        text = _stripped(sentence)
         if self._place_needs is not None and self._place_needs.absent(fold(text)):
             return []
         for m in self._place.finditer(text):
