@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from tracker.claims.lexicon import ACTOR_SLOT, DEFAULT_ACTORS, DEFAULT_LEXICON, Actor, Lexicon
-from tracker.claims.literals import ALL, LiteralScan, Needed, fold, needed
+from tracker.claims.literals import ALL, LiteralScan, Needed, fold, needed, needed_in
 from tracker.claims.values import ValueReader
 from tracker.errors import ConfigError
 from tracker.models import Claim, ClaimKind, Value
@@ -291,6 +291,72 @@ def _slotted(
     return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.I), names
 
 
+class _SlotFamily:
+    """One family of attribution patterns (active or passive): ``full``, all of them as
+    one regex with its slot groups (:func:`_slotted`), and :meth:`reduced`, the same
+    regex without the patterns whose needed strings a scan did not find. A pattern that
+    cannot match anywhere in a text changes no match the others make there (an
+    alternative that fails leaves nothing behind), so the reduced regex finds exactly
+    what ``full`` finds, at the cost of the few patterns that may match."""
+
+    __slots__ = ("_leading", "_other_bits", "_others", "_rest_bits", "_slot0", "bits",
+                 "full", "groups", "reduced")
+
+    def __init__(self, patterns: tuple[str, ...], identity: str) -> None:
+        self.full, self.groups = _slotted(patterns, identity)
+        self._leading = [p[len(ACTOR_SLOT) :] for p in patterns if p.startswith(ACTOR_SLOT)]
+        others = [p for p in patterns if not p.startswith(ACTOR_SLOT)]
+        self._slot0 = _slot(0, identity)
+        self._others = [
+            (i, p, p.replace(ACTOR_SLOT, _slot(i, identity)))
+            for i, p in enumerate(others, start=1)
+        ]
+        self._rest_bits: tuple[int, ...] = ()
+        self._other_bits: tuple[int, ...] = ()
+        self.bits = 0
+        self.reduced: Callable[[int], tuple[re.Pattern[str], tuple[tuple[str, str, str], ...]]]
+        self.reduced = functools.lru_cache(maxsize=512)(self._reduce)
+
+    def bind(self, needs: list[Needed | None]) -> None:
+        """Add each pattern's needed strings to a scan's list (a bit each; ``bits``: all)."""
+        self._rest_bits = tuple(_register_fragment(needs, rest) for rest in self._leading)
+        self._other_bits = tuple(
+            _register_fragment(needs, raw.replace(ACTOR_SLOT, "(?:.+)"))
+            for _, raw, _ in self._others
+        )
+        self.bits = 0
+        for bit in (*self._rest_bits, *self._other_bits):
+            self.bits |= bit
+
+    def _reduce(self, mask: int) -> tuple[re.Pattern[str], tuple[tuple[str, str, str], ...]]:
+        rests = [r for r, bit in zip(self._leading, self._rest_bits, strict=True) if mask & bit]
+        others = [
+            (i, slotted)
+            for (i, _, slotted), bit in zip(self._others, self._other_bits, strict=True)
+            if mask & bit
+        ]
+        if len(rests) == len(self._leading) and len(others) == len(self._others):
+            return self.full, self.groups
+        branches = [self._slot0 + "(?:" + "|".join(rests) + ")"] if rests else []
+        branches += [slotted for _, slotted in others]
+        if not branches:
+            return _NEVER, ()
+        names = ((("k0", "w0", "n0"),) if rests else ()) + tuple(
+            (f"k{i}", f"w{i}", f"n{i}") for i, _ in others
+        )
+        try:
+            return re.compile(r"(?<!\w)(?:" + "|".join(branches) + r")(?!\w)", re.I), names
+        except re.error:  # (a pattern leaning on another one's group): all of them
+            return self.full, self.groups
+
+
+def _register_fragment(needs: list[Needed | None], fragment: str) -> int:
+    """:func:`_register` for one lexicon fragment, case-insensitive (a bit set always
+    when it does not parse alone)."""
+    needs.append(needed_in("(?:" + fragment + ")", re.I))
+    return 1 << (len(needs) - 1)
+
+
 _READINGS = 8192
 """How many sentence readings a :class:`ClaimAnalyzer` keeps (most recently used)."""
 
@@ -388,8 +454,8 @@ class ClaimAnalyzer:
         identity = _identity_pattern(lexicon.identity_words)
         try:
             self._slots = (
-                _slotted(lexicon.attribution_active, identity),
-                _slotted(lexicon.attribution_passive, identity),
+                _SlotFamily(lexicon.attribution_active, identity),
+                _SlotFamily(lexicon.attribution_passive, identity),
             )
         except re.error as exc:  # a valid fragment can still clash with the slot it gets
             raise ConfigError(
@@ -412,7 +478,8 @@ class ClaimAnalyzer:
         # One scan of the lower-cased sentence for the strings each pattern needs tells
         # which patterns may match at all; the others are not run (tracker.claims.literals).
         needs: list[Needed | None] = []
-        self._slot_bits = tuple(_register(needs, pattern) for pattern, _ in self._slots)
+        for family in self._slots:
+            family.bind(needs)
         for words in (
             self._cues, self._negations, self._hedges, self._official, self._casualty,
             self._casualty_counts, self._method, self._chatter,
@@ -560,9 +627,13 @@ class ClaimAnalyzer:
         candidates: set[str] = set()
         low = _lower(probe)
         hits = self._scan.hits(low) if self._scan is not None else ALL
-        for (pattern, groups), bit in zip(self._slots, self._slot_bits, strict=True):
-            if not mentions and not hits & bit:
-                continue  # (masked text is the probe: the scan spoke for it)
+        for family in self._slots:
+            if mentions:  # (masks are not what the scan read: every pattern runs)
+                pattern, groups = family.full, family.groups
+            elif hits & family.bits:  # the masked text is the probe: the scan spoke for it
+                pattern, groups = family.reduced(hits & family.bits)
+            else:
+                continue
             for m in pattern.finditer(masked):
                 for known, word, group in groups:
                     if m.group(known) is not None:

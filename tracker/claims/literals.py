@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from re import _parser  # type: ignore[attr-defined]
 from typing import Any
 
-__all__ = ["ALL", "CASE_TWISTS", "LiteralScan", "Needed", "finder", "fold", "needed"]
+__all__ = ["ALL", "CASE_TWISTS", "LiteralScan", "Needed", "finder", "fold", "needed", "needed_in"]
 
 CASE_TWISTS = "İıſ"
 """The characters a case-insensitive pattern matches to an ASCII letter although their
@@ -234,16 +234,22 @@ class Needed:
 
 def needed(pattern: re.Pattern[str]) -> Needed | None:
     """The strings one of which every match of ``pattern`` holds, None when unknown."""
-    icase = bool(pattern.flags & re.I)
+    return needed_in(pattern.pattern, pattern.flags)
+
+
+def needed_in(source: str, flags: int = 0) -> Needed | None:
+    """:func:`needed` of the pattern ``source`` compiled with ``flags``, read without
+    compiling it (None as well when it does not parse)."""
+    icase = bool(flags & re.I)
     try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags)
+        parsed = _parser.parse(source, flags)
     except re.error:
         return None
     need = _need_of(_sequence(list(parsed), icase))
     if not need:
         return None
     # case-insensitive anywhere inside: the twisted characters must run the pattern
-    return Needed(need, ignore_case=icase or "(?i" in pattern.pattern)
+    return Needed(need, ignore_case=icase or "(?i" in source)
 
 
 ALL = -1
