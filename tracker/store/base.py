@@ -93,9 +93,16 @@ class Tables:
         one = f"({','.join('?' * width)})"
         out: list[Any] = []
         with self._lock:
-            for start in range(0, len(rows), per):
-                part = rows[start : start + per]
-                sql = f"{head} VALUES {','.join([one] * len(part))} RETURNING {returning}"
+            start = 0
+            while start < len(rows):
+                # full statements, then the rest in powers of two: few distinct statement
+                # texts (SQLite's statement cache, PostgreSQL's prepared statements and
+                # the translation cache hold each), whatever the batch sizes
+                left = len(rows) - start
+                n = per if left >= per else 1 << (left.bit_length() - 1)
+                part = rows[start : start + n]
+                start += n
+                sql = f"{head} VALUES {','.join([one] * n)} RETURNING {returning}"
                 out += self._db.execute(sql, [v for row in part for v in row]).fetchall()
         return out
 
