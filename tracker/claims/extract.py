@@ -576,12 +576,12 @@ class ClaimAnalyzer:
     def _mentions(self, text: str, shouting: bool) -> list[tuple[int, int, str]]:
         """Known actors in ``text``: (start, end, canonical name), left to right."""
         words = _TOKEN.findall(text)
-        folded = [w.casefold() for w in words]
         exact = self._exact if self._exact and not shouting else None
-        if self._loose.keys().isdisjoint(folded) and (
+        if self._loose.keys().isdisjoint(map(str.casefold, words)) and (
             exact is None or exact.keys().isdisjoint(words)
         ):
             return []
+        folded = [w.casefold() for w in words]
         found = list(_TOKEN.finditer(text))
         out: list[tuple[int, int, str]] = []
         i = 0
