@@ -360,6 +360,8 @@ def test_bad_actor_config_names_the_item() -> None:
         ("The co-pilot was a Muslim convert", (), ("Islam",)),
         ("If the #Germanwings copilot #Lubitz was Muslim, it would be terrorism", (), ("Islam",)),
         ("The co-pilot Andreas Lubitz was a Muslim convert", (), ("Islam",)),
+        # who the perpetrator is, the faith left unsaid: a story of its own, no name
+        ("Co-pilot was a fresh convert- http://t.co/paAKWfHdg3", (), ()),
         ("the shooter was a jihadist", (), ("Jihadist",)),
         ("Charlie Hebdo attackers linked to ISIS", ("ISKP",), ()),
         ("The gunman was a hero of Islamic State", ("ISKP",), ()),
@@ -431,6 +433,8 @@ def test_claims_on_an_authoritys_word_are_unhedged_with_that_authority(
         "The co-pilot is believed to be responsible",
         "Unconfirmed: two gunmen at the station",
         "The pilot appears to have been locked out of the cockpit",
+        "It seems the pilot is a recent convert",
+        "The plane was losing altitude long before, it seems",
         "Second attacker feared to be at large",
         "Could be a second gunman",
         "Apparently the gunman was known to police",

@@ -293,6 +293,9 @@ class Lexicon:
         r"point(?:s|ed|ing)?\s+(?:the\s+)?fingers?",
         rf"{_BE}\s+(?:\w+\s+)?behind\s+(?:it|this|that|the)",
         r"convert(?:ed|s)?\s+to\s+islam",
+        # "co-pilot was a fresh convert": who the perpetrator is, the faith left unsaid
+        rf"{_PERPETRATOR}(?:\s+#?(?-i:[A-Z])[\w-]+){{0,2}}\s+(?:was|is|had\s+been|has\s+been)"
+        r"\s+an?\s+(?:[\w-]+\s+)?convert\b",
         r"pledged\s+(?:allegiance|loyalty)",
         rf"(?:identity|identities)\s+of\s+(?:the\s+)?{_PERPETRATOR}",
         r"(?:preliminary\s+)?(?:findings|investigation|inquiry|probe)\s+(?:\w+\s+)?(?:links?|linked"
@@ -369,6 +372,7 @@ class Lexicon:
         r"(?:i'm|i\s+am)\s+thinking",
         r"i\s+would\s+(?:think|guess|say)",
         r"seems?\s+(?:to|like)",
+        r"(?:it|that)\s+seems",
         r"appears?\s+to",
         # Hedged reporting: "reports of a second gunman", "Report: ...", "believed to be".
         r"(?<!confirm\s)(?<!confirms\s)(?<!confirmed\s)(?<!deny\s)(?<!denied\s)reports?\s+of",
