@@ -115,7 +115,8 @@ def event_paths() -> list[Path]:
     return paths
 
 
-# the shipped rule with a reach trigger (RuleSettings.min_reach), always among the variants
+# the shipped rule with a reach trigger (RuleSettings.min_reach): replayed beside the
+# variants and reported as fixed rules on every event, not offered to the choice
 REACH_TRIED = (250_000, 1_000_000, 3_000_000)
 
 
@@ -126,7 +127,7 @@ def grid_keys() -> list[str]:
 
 def variants(count: int, seed: int, grid: dict[str, tuple[Any, ...]] = GRID) -> list[RuleSettings]:
     """v000 = the shipped spread rule (``DEFAULT_RULES[0]``); then ``count - 1`` distinct
-    grid points, seeded; then v000 with each reach trigger of ``REACH_TRIED``."""
+    grid points, seeded; then the ablations (:func:`ablations`)."""
     keys = grid_keys()
     points = list(itertools.product(*(grid[k] for k in keys)))
     random.Random(seed).shuffle(points)
@@ -141,10 +142,16 @@ def variants(count: int, seed: int, grid: dict[str, tuple[Any, ...]] = GRID) -> 
         seen.add(point)
         out.append(RuleSettings(name=f"v{len(out):03d}", channels=("log",),
                                 **dict(zip(keys, point, strict=True))))
-    if "min_reach" in RuleSettings.model_fields:
-        out += [base.model_copy(update={"name": f"v000r{n // 1000}k", "min_reach": n})
-                for n in REACH_TRIED]
-    return out
+    return out + ablations(base)
+
+
+def ablations(base: RuleSettings) -> list[RuleSettings]:
+    """The shipped rule with one thing changed, each scored as a fixed rule: ``v000`` with
+    each reach trigger of ``REACH_TRIED`` (when the settings have ``min_reach``)."""
+    if "min_reach" not in RuleSettings.model_fields:
+        return []
+    return [base.model_copy(update={"name": f"v000r{n // 1000}k", "min_reach": n})
+            for n in REACH_TRIED]
 
 
 def describe(rule: RuleSettings) -> str:
@@ -293,7 +300,8 @@ def main() -> None:
     wall = time.perf_counter()
     grid = {**GRID, "verified_scope": ("question", "incident")} if args.any_scope else GRID
     rules = variants(args.variants, args.seed, grid)
-    names = [r.name for r in rules]
+    fixed_only = {r.name for r in ablations(rules[0])}
+    names = [r.name for r in rules if r.name not in fixed_only]  # the choice
     # the shipped rules for contradicted narratives and conflicting reports run beside
     # every variant: a variant is scored with them, as the analyst would run it
     fixed = () if args.spread_only else tuple(
@@ -370,6 +378,12 @@ def main() -> None:
     default_j = objective([r.scores["v000"] for r in runs])
     print(f"\nchosen on all events: {chosen} (J {j:.3f}; the default v000: {default_j:.3f})")
     print(f"  {describe(rule)}")
+    if fixed_only:
+        print("\nfixed rules on every event (no choice made):")
+        for name in ["v000", *sorted(fixed_only)]:
+            scores = [r.scores[name] for r in runs]
+            pooled = combine(name, scores)
+            print(row(name, name, pooled, objective(scores), mean_load(scores)))
     replay_s = sum(r.seconds for r in runs if not r.cached)
     print(f"\nwall time {time.perf_counter() - wall:.1f} s "
           f"(replays {replay_s:.1f} s, {sum(r.cached for r in runs)} events from cache)")
