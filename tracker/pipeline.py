@@ -21,13 +21,12 @@ from __future__ import annotations
 import asyncio
 import enum
 import functools
-import operator
 import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -135,22 +134,9 @@ def reject(
         on_reject(rejected)
 
 
-_POST_FIELDS = tuple(f.name for f in fields(Post) if f.init)
-_post_values = operator.attrgetter(*_POST_FIELDS)
-_TIER_AT = _POST_FIELDS.index("tier")
-_POSITIONAL = not any(f.kw_only for f in fields(Post) if f.init)
-
-
 def _with_tier(post: Post, tier: Tier) -> Post:
-    """``post`` with ``tier``: ``dataclasses.replace`` at half its cost (one attrgetter
-    for every field, then the constructor), or ``post`` itself when it has it already."""
-    if post.tier is tier:
-        return post
-    if not _POSITIONAL:  # a keyword-only field: the plain way
-        return replace(post, tier=tier)
-    values = list(_post_values(post))
-    values[_TIER_AT] = tier
-    return Post(*values)
+    """``post`` with ``tier`` (``post`` itself when it has it already)."""
+    return post if post.tier is tier else replace(post, tier=tier)
 
 
 class KindReader(Protocol):
