@@ -374,12 +374,22 @@ class Pipeline:
             if rowid is not None:
                 outcomes[position] = Outcome.STORED
                 rowids.append(rowid)
+        # the index add queues on the model thread (behind the next batch's encode, where
+        # adds and searches belong): clustering and the rules, which never read the index,
+        # do not wait for it
+        added: asyncio.Future[None] | None = None
         if stored:
             vectors = {**prep.cached, **prep.new_vectors}
             ids = np.fromiter((c.id for c in stored), dtype=np.int64, count=len(stored))
             matrix = np.vstack([vectors[c.text_hash] for c in stored])
-            await self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
-        processed, alerts = await self._db(self.process, rowids)
+            added = asyncio.ensure_future(
+                self.worker.run(functools.partial(self.index.add, replace=False), ids, matrix)
+            )
+        try:
+            processed, alerts = await self._db(self.process, rowids)
+        finally:
+            if added is not None:
+                await added
         return BatchResult(
             outcomes,
             claims=len(stored),
@@ -540,9 +550,18 @@ class Pipeline:
             pending.append(asyncio.ensure_future(chained(before, prepared)))
             await asyncio.sleep(0)  # let it queue its write before the next batch's reads
 
+        async def stage_after(
+            before: asyncio.Task[_Staged | BatchResult] | None, posts: list[Post]
+        ) -> _Staged | BatchResult:
+            # one batch read at a time: the first batch's claims are not slowed by the
+            # second's, so the model starts sooner
+            if before is not None:
+                await asyncio.wait([before])
+            return await self._stage(posts)
+
         async def push(posts: list[Post] | None) -> None:
             nonlocal staged
-            following = asyncio.ensure_future(self._stage(posts)) if posts else None
+            following = asyncio.ensure_future(stage_after(staged, posts)) if posts else None
             if staged is not None:
                 current, staged = staged, None
                 await embed_and_commit(await current)
