@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, run_cli
+from conftest import GERMANWINGS, run_cli, write_config
 
 from tracker.config.settings import load_settings
 from tracker.embedding.model import SentenceTransformerEmbedder
+from tracker.errors import ModelError
+from tracker.ingest.files import PostFile
+from tracker.pipeline import IngestReport
+from tracker.runtime import Runtime
 from tracker.store import Store
 
 
@@ -165,3 +171,62 @@ def test_index_rebuild_restores_a_deleted_index(
     assert run_cli(["query", "who is behind the Nushki blast", "-k", "1", "--json",
                     "--config", str(config_file)]) == 0
     assert "group X" in json.loads(capsys.readouterr().out)[0]["text"]
+
+
+class _FailsOnCall:
+    """The real embedder, except that its ``fail_on``-th encode raises (a model crash)."""
+
+    def __init__(self, real: SentenceTransformerEmbedder, fail_on: int) -> None:
+        self.real, self.fail_on, self.calls = real, fail_on, 0
+
+    @property
+    def name(self) -> str:
+        return self.real.name
+
+    @property
+    def dim(self) -> int:
+        return self.real.dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += 1
+        if self.calls == self.fail_on:
+            raise ModelError("the model crashed")
+        return self.real.encode(texts)
+
+
+def test_a_model_failure_mid_file_keeps_the_batches_before_and_a_rerun_stores_the_rest(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:600]
+    posts_file = tmp_path / "posts.jsonl"
+    posts_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    settings = load_settings(write_config(tmp_path), environ={})
+
+    def ingest(model: object) -> IngestReport:
+        with Runtime(settings, model) as runtime:  # type: ignore[arg-type]
+            pipeline = runtime.pipeline()
+            if isinstance(model, _FailsOnCall):
+                model.calls = 0  # (building the pipeline encodes the example sentences)
+            post_file = PostFile(str(posts_file))
+            try:
+                items = post_file.aposts(default_source="file", max_text_chars=20000)
+                return asyncio.run(pipeline.ingest(items, 100))
+            finally:
+                post_file.close()
+
+    # batches are staged and embedded ahead of their commits: the failure of the third
+    # batch's encode ends the run with its error, and no batch from it on is committed
+    failing = _FailsOnCall(embedder, fail_on=3)
+    with pytest.raises(ModelError, match="the model crashed"):
+        ingest(failing)
+    store = Store(settings.db_path)
+    kept = store.count("posts")
+    store.close()
+    assert kept == 200  # the two batches before it, whole
+
+    report = ingest(embedder)
+    assert report.stored == 600 - kept
+    assert report.duplicates == kept
+    store = Store(settings.db_path)
+    assert store.count("posts") == 600
+    store.close()

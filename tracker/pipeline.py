@@ -23,7 +23,7 @@ import enum
 import functools
 import os
 import socket
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -350,16 +350,23 @@ class Pipeline:
 
     async def _embed(self, staged: _Staged) -> _Prepared:
         """Embed the texts not cached, then read kinds by meaning and replies' stances."""
+        return await self._finished(staged, await self._encode(staged))
+
+    async def _encode(self, staged: _Staged) -> dict[str, np.ndarray]:
+        """The vectors of the staged texts not cached, by text hash (on the model thread)."""
         texts, cached = staged.texts, staged.cached
         missing = [h for h in texts if h not in cached]
-        new_vectors: dict[str, np.ndarray] = {}
-        if missing:
-            encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
-            new_vectors = dict(zip(missing, encoded, strict=True))
+        if not missing:
+            return {}
+        encoded = await self.worker.run(self.embedder.encode, [texts[h] for h in missing])
+        return dict(zip(missing, encoded, strict=True))
+
+    async def _finished(self, staged: _Staged, new_vectors: dict[str, np.ndarray]) -> _Prepared:
+        """Kinds read by meaning and replies' stances, once the vectors are there."""
+        cached = staged.cached
+        missing = len(new_vectors)
         new_posts = await asyncio.to_thread(self._finish, staged.read, {**cached, **new_vectors})
-        return _Prepared(
-            staged.outcomes, staged.fresh_at, new_posts, cached, new_vectors, len(missing)
-        )
+        return _Prepared(staged.outcomes, staged.fresh_at, new_posts, cached, new_vectors, missing)
 
     async def _commit(self, prep: _Prepared) -> BatchResult:
         """Commit a prepared batch, add its vectors to the index, link and cluster it and
@@ -527,12 +534,15 @@ class Pipeline:
                 if on_batch is not None:
                     on_batch(report)
 
-        async def chained(before: asyncio.Task[BatchResult] | None, prep: _Prepared) -> BatchResult:
+        async def chained(
+            before: asyncio.Task[BatchResult] | None, prep: Awaitable[_Prepared]
+        ) -> BatchResult:
+            prepared = await prep
             if before is not None:
                 await asyncio.wait([before])  # its outcome is collected by settle
                 if before.exception() is not None:
                     raise asyncio.CancelledError  # an earlier batch failed: stop here
-            return await self._commit(prep)
+            return await self._commit(prepared)
 
         # the next batch is read (claims, cache) while the current one is embedded
         staged: asyncio.Task[_Staged | BatchResult] | None = None
@@ -544,8 +554,14 @@ class Pipeline:
                 if on_batch is not None:
                     on_batch(report)
                 return
-            prepared = await self._embed(stage)
-            await settle(depth - 1)
+            # kinds and stances are read while the model takes the next batch
+            prepared = asyncio.ensure_future(self._finished(stage, await self._encode(stage)))
+            try:
+                await settle(depth - 1)
+            except BaseException:
+                prepared.cancel()
+                await asyncio.gather(prepared, return_exceptions=True)
+                raise
             before = pending[-1] if pending else None
             pending.append(asyncio.ensure_future(chained(before, prepared)))
             await asyncio.sleep(0)  # let it queue its write before the next batch's reads
@@ -559,13 +575,33 @@ class Pipeline:
                 await asyncio.wait([before])
             return await self._stage(posts)
 
+        # batches go to the model one after another as soon as they are staged, not when
+        # the reader has the next one: at most two in flight (one embedding, one waiting)
+        embeds: list[asyncio.Task[None]] = []
+
+        async def embed_after(
+            before: asyncio.Task[None] | None, current: asyncio.Task[_Staged | BatchResult]
+        ) -> None:
+            if before is not None:
+                await asyncio.wait([before])
+                if before.exception() is not None:
+                    raise asyncio.CancelledError  # an earlier batch failed: stop here
+            await embed_and_commit(await current)
+
         async def push(posts: list[Post] | None) -> None:
             nonlocal staged
             following = asyncio.ensure_future(stage_after(staged, posts)) if posts else None
             if staged is not None:
                 current, staged = staged, None
-                await embed_and_commit(await current)
+                if len(embeds) >= 2:
+                    await embeds.pop(0)
+                embeds.append(asyncio.ensure_future(
+                    embed_after(embeds[-1] if embeds else None, current)
+                ))
             staged = following
+            if posts is None:
+                while embeds:
+                    await embeds.pop(0)
 
         try:
             async for line, item in items:
@@ -586,6 +622,8 @@ class Pipeline:
         finally:
             if staged is not None:
                 await asyncio.gather(staged, return_exceptions=True)
+            if embeds:
+                await asyncio.gather(*embeds, return_exceptions=True)
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
         if report.stored:
