@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -165,7 +166,7 @@ def resolve_url(
     return url, False
 
 
-class SecretWebhookChannel:
+class SecretWebhookChannel(ABC):
     """What the Slack, Teams and Discord channels share: a webhook whose URL is itself the
     credential, from ``url`` or (preferred) ``$url_env`` read at send time and never
     shown; one JSON POST per alert of :meth:`payload`, with the idempotency key.
@@ -197,9 +198,9 @@ class SecretWebhookChannel:
     def __repr__(self) -> str:  # no URL: it is the credential
         return f"{type(self).__name__}(name={self.name!r})"
 
+    @abstractmethod
     def payload(self, alert: Alert) -> object:
-        """The JSON body for ``alert``."""
-        raise NotImplementedError
+        """The JSON body for ``alert`` (each kind of webhook has its own)."""
 
     async def _post(self, alert: Alert, headers: Mapping[str, str]) -> tuple[int, str]:
         url, _ = resolve_url(self.url, self.url_env, self._environ, self.label)
