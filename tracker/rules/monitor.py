@@ -61,7 +61,7 @@ from tracker.rules.conflicts import (
     settling_finding,
 )
 from tracker.rules.rates import Rate, narrative_rate, per_minute, window_bounds
-from tracker.store import ConflictRow, RuleState, Store
+from tracker.store import ConflictRow, RuleState, Store, ValuePost
 
 __all__ = ["QUESTIONS", "AlertMonitor", "Measure", "Rule", "decide", "measure", "spread_reason"]
 
@@ -263,7 +263,13 @@ class AlertMonitor:
         self._heads: dict[int, tuple[str, ClaimKind, Status] | None] = {}
         self._states: dict[int, dict[str, RuleState]] = {}
         self._open_states: list[tuple[str, int, str, RuleState]] | None = None
-        self._windows: dict[int, tuple[datetime, list[float], list[Sample]]] = {}
+        self._windows: dict[int, _Window] = {}
+        # incident -> its value posts from the first conflict window asked for to the
+        # horizon, their epoch seconds, and find_conflicts by (rule, first, end index)
+        self._values: dict[str, _Values] = {}
+        # open rule states grouped by narrative (rules in order), for the list read
+        self._grouped: tuple[object, dict[int, list[Rule]]] = (None, {})
+        self._bounds: dict[tuple[datetime, float], tuple[float, float]] = {}
         self._horizon: datetime | None = None  # the latest event time of this evaluation
 
     def _forget(self) -> None:
@@ -275,6 +281,9 @@ class AlertMonitor:
         self._states.clear()
         self._open_states = None
         self._windows.clear()
+        self._values.clear()
+        self._grouped = (None, {})
+        self._bounds.clear()
         self._horizon = None
 
     def evaluate(
@@ -391,21 +400,28 @@ class AlertMonitor:
         self._rule_states(nid)[rule] = state
         self._open_states = None
 
-    def _window_posts(self, nid: int, start: datetime, end: datetime) -> list[Sample]:
-        """A narrative's posts in ``(start, end]``: read once per evaluation, from the
-        first window asked for to the evaluation's latest time, then sliced."""
+    def _window(self, nid: int, start: datetime, end: datetime) -> _Window | None:
+        """A narrative's posts from the first window asked for (``start``) to the
+        evaluation's latest time: read once per evaluation; None past that time."""
         horizon = self._horizon
-        cached = self._windows.get(nid)
         if horizon is None or end > horizon:
-            return self.store.window_posts(nid, start, end)
-        if cached is None or start < cached[0]:
+            return None
+        cached = self._windows.get(nid)
+        if cached is None or start < cached.start:
             posts = self.store.window_posts(nid, start, horizon)
-            cached = (start, [p.at.timestamp() for p in posts], posts)
+            cached = _Window(start, [p.at.timestamp() for p in posts], posts, {})
             self._windows[nid] = cached
-        _, times, posts = cached
-        lo = bisect_right(times, start.timestamp())
-        hi = bisect_right(times, end.timestamp())
-        return posts[lo:hi]
+        return cached
+
+    def _span(self, at: datetime, window_minutes: float) -> tuple[float, float]:
+        """The epoch seconds of :func:`window_bounds` (``at``, ``window_minutes``), kept
+        for the evaluation (every narrative ticks at the same minutes)."""
+        key = (at, window_minutes)
+        found = self._bounds.get(key)
+        if found is None:
+            start, end = window_bounds(at, window_minutes)
+            found = self._bounds[key] = (start.timestamp(), end.timestamp())
+        return found
 
     def _open_conflicts(self) -> set[str]:
         """Incidents with an open conflict alert: read once per evaluation, then kept up
@@ -425,12 +441,21 @@ class AlertMonitor:
             self._named = (self.rules, named)
         return self._named[1].get(name)
 
+    def _open_by_narrative(self) -> dict[int, list[Rule]]:
+        """The rules with an open alert, by narrative: grouped once per read of
+        :meth:`_open_rule_states` (a save reads them again)."""
+        states = self._open_rule_states()
+        if self._grouped[0] is not states:
+            by_narrative: dict[int, list[Rule]] = {}
+            for rule_name, nid, _, _ in states:
+                rule = self._rule_named(rule_name)
+                if rule is not None:
+                    by_narrative.setdefault(nid, []).append(rule)
+            self._grouped = (states, by_narrative)
+        return self._grouped[1]
+
     def _tick(self, at: datetime) -> list[Alert]:
-        by_narrative: dict[int, list[Rule]] = {}
-        for rule_name, nid, _, _ in self._open_rule_states():
-            rule = self._rule_named(rule_name)
-            if rule is not None:
-                by_narrative.setdefault(nid, []).append(rule)
+        by_narrative = self._open_by_narrative()
         out: list[Alert] = []
         for nid, rules in by_narrative.items():
             out.extend(self._at(nid, at, rules))
@@ -438,30 +463,58 @@ class AlertMonitor:
             open_ = set(self._open_conflicts())  # a copy: _conflict updates the original
             for incident_id in sorted(self._due.pop(at, set()) | open_):
                 # only a post giving a value in the last minute can start a conflict
-                if incident_id in open_ or self.store.has_value_posts(
-                    incident_id, at - _MINUTE, at
-                ):
+                if incident_id in open_ or self._has_value_posts(incident_id, at):
                     out.extend(self._conflicts(incident_id, at))
         return out
 
     # -- conflict rules -----------------------------------------------------------------
+
+    def _value_window(self, incident_id: str, start: datetime, end: datetime) -> _Values | None:
+        """An incident's value posts from the first window asked for (``start``) to the
+        evaluation's latest time: read once per evaluation; None past that time."""
+        horizon = self._horizon
+        if horizon is None or end > horizon:
+            return None
+        cached = self._values.get(incident_id)
+        if cached is None or start < cached.start:
+            posts = self.store.value_posts(incident_id, start, horizon)
+            cached = _Values(start, [p.at.timestamp() for p in posts], posts, {})
+            self._values[incident_id] = cached
+        return cached
+
+    def _has_value_posts(self, incident_id: str, at: datetime) -> bool:
+        """Whether a post gave the incident a value in the minute up to ``at`` (from the
+        value posts read for this evaluation when they cover that minute)."""
+        since = at - _MINUTE
+        cached = self._values.get(incident_id)
+        horizon = self._horizon
+        if cached is None or horizon is None or at > horizon or since < cached.start:
+            return self.store.has_value_posts(incident_id, since, at)
+        times = cached.times
+        return bisect_right(times, at.timestamp()) > bisect_right(times, since.timestamp())
 
     def _conflicts(self, incident_id: str, at: datetime) -> list[Alert]:
         """Apply the conflict rules to one incident at ``at``: its value posts are read
         once for all of them, over the longest window."""
         longest = max(r.window_minutes for r in self.conflict_rules)
         start, end = window_bounds(at, longest)
-        posts = self.store.value_posts(incident_id, start, end)
+        values = self._value_window(incident_id, start, end)
+        posts = self.store.value_posts(incident_id, start, end) if values is None else []
         rows = {(r.rule, r.question): r for r in self.store.conflict_rows(incident_id)}
         findings = self._findings_of(incident_id)
         out: list[Alert] = []
         for rule in self.conflict_rules:
-            since, _ = window_bounds(at, rule.window_minutes)
-            found = find_conflicts(
-                [p for p in posts if p.at > since], rule.window_minutes,
-                min_posts=rule.min_posts, min_authors=rule.min_authors,
-                min_sides=math.ceil(rule.ratio - _EPSILON),
-            )
+            if values is None:
+                since, _ = window_bounds(at, rule.window_minutes)
+                found = _found(rule, [p for p in posts if p.at > since])
+            else:  # the same posts in the window: the same conflicts
+                since_s, end_s = self._span(at, rule.window_minutes)
+                key = (id(rule), bisect_right(values.times, since_s),
+                       bisect_right(values.times, end_s))
+                memo = values.found.get(key)
+                if memo is None:
+                    memo = values.found[key] = _found(rule, values.posts[key[1]:key[2]])
+                found = memo
             tracked = {q for (name, q), row in rows.items()
                        if name == rule.name and row.state.open_alert is not None}
             for question in sorted(set(found) | tracked):
@@ -589,24 +642,28 @@ class AlertMonitor:
             return []
         longest = max(r.window_minutes for r in todo)
         start, end = window_bounds(at, longest)
-        posts = self._window_posts(nid, start, end)
+        window = self._window(nid, start, end)
+        posts = self.store.window_posts(nid, start, end) if window is None else []
         out: list[Alert] = []
         for rule in todo:
             out.extend(self._apply(rule, nid, at, incident_id, kind, status,
-                                   states.get(rule.name), posts))
+                                   states.get(rule.name), posts, window))
         return out
 
     def _apply(
         self, rule: Rule, nid: int, at: datetime, incident_id: str, kind: ClaimKind,
         status: Status, state: RuleState | None, posts: Sequence[Sample],
+        window: _Window | None = None,
     ) -> list[Alert]:
         watched = rule.watches(kind, status)
-        m = self._measure(rule, incident_id, kind, at, posts)
+        m = self._measure(rule, incident_id, kind, at, posts, window)
         new_state, event = decide(rule, state, m, watched, at, self.new_id)
-        if new_state is not None and new_state != state:
+        if new_state is not None and new_state is not state and new_state != state:
             self._save_state(rule.name, nid, incident_id, new_state)
         if event is None:
             return []
+        if m.rate.at != at:  # a measure kept from an earlier time
+            m = _moved(m, at)
         previous = state.open_alert if state is not None else None
         alert = self._alert(rule, nid, at, m, event, new_state, previous, status)
         channels = rule.channels or self.channels
@@ -631,9 +688,13 @@ class AlertMonitor:
 
     def _measure(
         self, rule: Rule, incident_id: str, kind: ClaimKind, at: datetime,
-        posts: Sequence[Sample],
+        posts: Sequence[Sample], window: _Window | None = None,
     ) -> Measure:
-        start, end = window_bounds(at, rule.window_minutes)
+        """``rule`` on a narrative at ``at``: on ``posts`` (those of its longest rule
+        window), or on the ``window`` read for the evaluation when given. From a window,
+        the measure may be one kept from an earlier time with the same posts in the rule's
+        window and the same verified count: the same figures, but its rate's ``at`` is
+        that earlier time (:func:`_moved` gives it the time)."""
         question = kind if rule.verified_scope == "question" else None
         key = (incident_id, question)
         if key not in self._verified_times:  # once per evaluation, then bisect
@@ -641,9 +702,20 @@ class AlertMonitor:
                 t.timestamp() for t in self.store.verified_times(incident_id, question)
             ]
         times = self._verified_times[key]
-        verified = bisect_right(times, end.timestamp()) - bisect_right(times, start.timestamp())
-        rate = narrative_rate(posts, at, rule.window_minutes, rule.stance_weight)
-        return measure(rule, rate, verified)
+        start_s, end_s = self._span(at, rule.window_minutes)
+        verified = bisect_right(times, end_s) - bisect_right(times, start_s)
+        if window is None:
+            return measure(rule, narrative_rate(posts, at, rule.window_minutes,
+                                                rule.stance_weight), verified)
+        lo = bisect_right(window.times, start_s)
+        hi = bisect_right(window.times, end_s)
+        memo_key = (id(rule), lo, hi, verified)
+        m = window.measures.get(memo_key)
+        if m is None:
+            m = measure(rule, narrative_rate(window.posts[lo:hi], at, rule.window_minutes,
+                                             rule.stance_weight), verified)
+            window.measures[memo_key] = m
+        return m
 
     def _alert(
         self, rule: Rule, nid: int, at: datetime, m: Measure, event: AlertEvent,
@@ -697,6 +769,46 @@ class AlertMonitor:
         if status is Status.CONTRADICTED:
             return f"contradicted by a finding{said}"
         return f"the narrative is now {status.value}"
+
+
+def _found(rule: Rule, posts: Sequence[ValuePost]) -> dict[str, Conflict]:
+    """The conflicts ``rule`` finds among an incident's value posts of its window."""
+    return find_conflicts(
+        posts, rule.window_minutes, min_posts=rule.min_posts, min_authors=rule.min_authors,
+        min_sides=math.ceil(rule.ratio - _EPSILON),
+    )
+
+
+@dataclass(slots=True)
+class _Values:
+    """An incident's value posts read for one evaluation, from ``start`` (exclusive) to
+    its horizon, with their epoch seconds, and the conflicts found among them by (rule,
+    index of the window's first post, index past its last)."""
+
+    start: datetime
+    times: list[float]
+    posts: list[ValuePost]
+    found: dict[tuple[int, int, int], dict[str, Conflict]]  # rule by id
+
+
+def _moved(m: Measure, at: datetime) -> Measure:
+    """``m`` measured at ``at`` instead (the same counts)."""
+    r = m.rate
+    rate = Rate(at, r.window_minutes, r.posts, r.authors, r.reach, r.verified_posts,
+                r.replies, r.reposts, r.denials, r.queries, r.supports, r.extra)
+    return Measure(rate, m.verified_rate, m.ratio, m.holds, m.by_reach)
+
+
+@dataclass(slots=True)
+class _Window:
+    """A narrative's posts read for one evaluation, from ``start`` (exclusive) to its
+    horizon, with their epoch seconds, and the measures taken on them by (rule, index of
+    the window's first post, index past its last, verified posts in the window)."""
+
+    start: datetime
+    times: list[float]
+    posts: list[Sample]
+    measures: dict[tuple[int, int, int, int], Measure]  # rule by id: rules outlive it
 
 
 def _next_minute(at: datetime) -> datetime:
