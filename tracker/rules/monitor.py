@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -311,8 +311,17 @@ class AlertMonitor:
                         due = _next_minute(at)
                         if head is not None and due >= tick:
                             self._due.setdefault(due, set()).add(head[0])
+                dues = sorted(self._due)  # whole minutes; the ticks only pop them
                 for nid, at in points:
                     while tick <= at:
+                        if not self._open_rule_states() and not self._open_conflicts():
+                            # nothing open: on to the next minute a conflict evaluation
+                            # is due (the ticks between would do nothing)
+                            i = bisect_left(dues, tick)
+                            if i == len(dues) or dues[i] > at:
+                                tick = _next_minute(at)  # where the ticks would stop
+                                break
+                            tick = dues[i]
                         out.extend(self._tick(tick))
                         tick += _MINUTE
                     out.extend(self._at(nid, at))
