@@ -706,11 +706,11 @@ class AlertMonitor:
         that earlier time (:func:`_moved` gives it the time)."""
         question = kind if rule.verified_scope == "question" else None
         key = (incident_id, question)
-        if key not in self._verified_times:  # once per evaluation, then bisect
-            self._verified_times[key] = [
+        times = self._verified_times.get(key)
+        if times is None:  # once per evaluation, then bisect
+            times = self._verified_times[key] = [
                 t.timestamp() for t in self.store.verified_times(incident_id, question)
             ]
-        times = self._verified_times[key]
         start_s, end_s = self._span(at, rule.window_minutes)
         verified = bisect_right(times, end_s) - bisect_right(times, start_s)
         if window is None:
