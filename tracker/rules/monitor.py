@@ -802,10 +802,7 @@ class _Values:
 
 def _moved(m: Measure, at: datetime) -> Measure:
     """``m`` measured at ``at`` instead (the same counts)."""
-    r = m.rate
-    rate = Rate(at, r.window_minutes, r.posts, r.authors, r.reach, r.verified_posts,
-                r.replies, r.reposts, r.denials, r.queries, r.supports, r.extra)
-    return Measure(rate, m.verified_rate, m.ratio, m.holds, m.by_reach)
+    return replace(m, rate=replace(m.rate, at=at))
 
 
 @dataclass(slots=True)
