@@ -347,7 +347,9 @@ def main() -> None:
                 f"{digest}|{path}|{path.stat().st_size}|{event.name}|{len(event.records)}"
                 .encode()
             ).hexdigest()
-            run = run_event(settings, event, names, args.min_posts, key, args.fresh,
+            # every variant is scored, the ablations too; the choice is among ``names``
+            run = run_event(settings, event, [*names, *sorted(fixed_only)], args.min_posts,
+                            key, args.fresh,
                             tuple(r.name for r in fixed))
             runs.append(run)
             print(f"  replayed {run.name}: {len(event.records)} records, "
