@@ -38,8 +38,9 @@ import math
 import uuid
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypeVar
 
 from tracker.config.settings import RuleSettings
 from tracker.models import (
@@ -66,6 +67,16 @@ from tracker.store import ConflictRow, RuleState, Store, ValuePost
 __all__ = ["QUESTIONS", "AlertMonitor", "Measure", "Rule", "decide", "measure", "spread_reason"]
 
 _MINUTE = timedelta(minutes=1)
+
+
+class _Timed(Protocol):
+    @property
+    def at(self) -> datetime: ...
+
+
+P = TypeVar("P", bound=_Timed)
+M = TypeVar("M")
+K = TypeVar("K")
 _EPSILON = 1e-9
 
 QUESTIONS: dict[ClaimKind, str] = {
@@ -410,17 +421,10 @@ class AlertMonitor:
         self._open_states = None
 
     def _window(self, nid: int, start: datetime, end: datetime) -> _Window | None:
-        """A narrative's posts from the first window asked for (``start``) to the
-        evaluation's latest time: read once per evaluation; None past that time."""
-        horizon = self._horizon
-        if horizon is None or end > horizon:
-            return None
-        cached = self._windows.get(nid)
-        if cached is None or start < cached.start:
-            posts = self.store.window_posts(nid, start, horizon)
-            cached = _Window(start, [p.at.timestamp() for p in posts], posts, {})
-            self._windows[nid] = cached
-        return cached
+        """A narrative's posts from the first window asked for to the evaluation's latest
+        time (:func:`_ahead`)."""
+        return _ahead(self._windows, nid, start, end, self._horizon,
+                      lambda since, until: self.store.window_posts(nid, since, until))
 
     def _span(self, at: datetime, window_minutes: float) -> tuple[float, float]:
         """The epoch seconds of :func:`window_bounds` (``at``, ``window_minutes``), kept
@@ -479,17 +483,10 @@ class AlertMonitor:
     # -- conflict rules -----------------------------------------------------------------
 
     def _value_window(self, incident_id: str, start: datetime, end: datetime) -> _Values | None:
-        """An incident's value posts from the first window asked for (``start``) to the
-        evaluation's latest time: read once per evaluation; None past that time."""
-        horizon = self._horizon
-        if horizon is None or end > horizon:
-            return None
-        cached = self._values.get(incident_id)
-        if cached is None or start < cached.start:
-            posts = self.store.value_posts(incident_id, start, horizon)
-            cached = _Values(start, [p.at.timestamp() for p in posts], posts, {})
-            self._values[incident_id] = cached
-        return cached
+        """An incident's value posts from the first window asked for to the evaluation's
+        latest time (:func:`_ahead`)."""
+        return _ahead(self._values, incident_id, start, end, self._horizon,
+                      lambda since, until: self.store.value_posts(incident_id, since, until))
 
     def _has_value_posts(self, incident_id: str, at: datetime) -> bool:
         """Whether a post gave the incident a value in the minute up to ``at`` (from the
@@ -520,9 +517,9 @@ class AlertMonitor:
                 since_s, end_s = self._span(at, rule.window_minutes)
                 key = (id(rule), bisect_right(values.times, since_s),
                        bisect_right(values.times, end_s))
-                memo = values.found.get(key)
+                memo = values.memo.get(key)
                 if memo is None:
-                    memo = values.found[key] = _found(rule, values.posts[key[1]:key[2]])
+                    memo = values.memo[key] = _found(rule, values.posts[key[1]:key[2]])
                 found = memo
             tracked = {q for (name, q), row in rows.items()
                        if name == rule.name and row.state.open_alert is not None}
@@ -719,11 +716,11 @@ class AlertMonitor:
         lo = bisect_right(window.times, start_s)
         hi = bisect_right(window.times, end_s)
         memo_key = (id(rule), lo, hi, verified)
-        m = window.measures.get(memo_key)
+        m = window.memo.get(memo_key)
         if m is None:
             m = measure(rule, narrative_rate(window.posts[lo:hi], at, rule.window_minutes,
                                              rule.stance_weight), verified)
-            window.measures[memo_key] = m
+            window.memo[memo_key] = m
         return m
 
     def _alert(
@@ -788,33 +785,42 @@ def _found(rule: Rule, posts: Sequence[ValuePost]) -> dict[str, Conflict]:
     )
 
 
-@dataclass(slots=True)
-class _Values:
-    """An incident's value posts read for one evaluation, from ``start`` (exclusive) to
-    its horizon, with their epoch seconds, and the conflicts found among them by (rule,
-    index of the window's first post, index past its last)."""
-
-    start: datetime
-    times: list[float]
-    posts: list[ValuePost]
-    found: dict[tuple[int, int, int], dict[str, Conflict]]  # rule by id
-
-
 def _moved(m: Measure, at: datetime) -> Measure:
     """``m`` measured at ``at`` instead (the same counts)."""
     return replace(m, rate=replace(m.rate, at=at))
 
 
 @dataclass(slots=True)
-class _Window:
-    """A narrative's posts read for one evaluation, from ``start`` (exclusive) to its
-    horizon, with their epoch seconds, and the measures taken on them by (rule, index of
-    the window's first post, index past its last, verified posts in the window)."""
+class _Ahead(Generic[P, M]):
+    """Posts read once for one evaluation, from ``start`` (exclusive) to its horizon: a
+    narrative's (measures kept by rule, window's first and past-last index, verified
+    posts) or an incident's value posts (conflicts kept by rule, first and past-last
+    index). Rules are keyed by id: they outlive it."""
 
     start: datetime
-    times: list[float]
-    posts: list[Sample]
-    measures: dict[tuple[int, int, int, int], Measure]  # rule by id: rules outlive it
+    times: list[float]  # the posts' epoch seconds
+    posts: list[P]
+    memo: dict[tuple[int, ...], M] = field(default_factory=dict)
+
+
+def _ahead(
+    cache: dict[K, _Ahead[P, M]], key: K, start: datetime, end: datetime,
+    horizon: datetime | None, read: Callable[[datetime, datetime], list[P]],
+) -> _Ahead[P, M] | None:
+    """The posts of ``key`` from the first window asked for (``start``) to the evaluation's
+    ``horizon``, read by ``read(start, horizon)`` once per evaluation (again only for an
+    earlier start); None past the horizon."""
+    if horizon is None or end > horizon:
+        return None
+    cached = cache.get(key)
+    if cached is None or start < cached.start:
+        posts = read(start, horizon)
+        cached = cache[key] = _Ahead(start, [p.at.timestamp() for p in posts], posts)
+    return cached
+
+
+_Window = _Ahead[Sample, Measure]  # a narrative's posts, measures kept
+_Values = _Ahead[ValuePost, dict[str, Conflict]]  # an incident's value posts, conflicts kept
 
 
 def _next_minute(at: datetime) -> datetime:
