@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -186,6 +186,18 @@ class _Prepared:
     cached: dict[str, np.ndarray]
     new_vectors: dict[str, np.ndarray]
     embedded: int
+
+
+async def _after(
+    before: asyncio.Future[Any] | None, step: Callable[[], Awaitable[T]]
+) -> T:
+    """``step()`` once ``before`` is done (batches in order); when ``before`` failed, stop
+    here (CancelledError): its error is the one raised."""
+    if before is not None:
+        await asyncio.wait([before])
+        if before.exception() is not None:
+            raise asyncio.CancelledError
+    return await step()
 
 
 class Pipeline:
@@ -538,11 +550,8 @@ class Pipeline:
             before: asyncio.Task[BatchResult] | None, prep: Awaitable[_Prepared]
         ) -> BatchResult:
             prepared = await prep
-            if before is not None:
-                await asyncio.wait([before])  # its outcome is collected by settle
-                if before.exception() is not None:
-                    raise asyncio.CancelledError  # an earlier batch failed: stop here
-            return await self._commit(prepared)
+            # the outcome of the batch before is collected by settle
+            return await _after(before, lambda: self._commit(prepared))
 
         # the next batch is read (claims, cache) while the current one is embedded
         staged: asyncio.Task[_Staged | BatchResult] | None = None
@@ -566,38 +575,27 @@ class Pipeline:
             pending.append(asyncio.ensure_future(chained(before, prepared)))
             await asyncio.sleep(0)  # let it queue its write before the next batch's reads
 
-        async def stage_after(
-            before: asyncio.Task[_Staged | BatchResult] | None, posts: list[Post]
-        ) -> _Staged | BatchResult:
-            # one batch read at a time: the first batch's claims are not slowed by the
-            # second's, so the model starts sooner
-            if before is not None:
-                await asyncio.wait([before])
-            return await self._stage(posts)
-
         # batches go to the model one after another as soon as they are staged, not when
         # the reader has the next one: at most two in flight (one embedding, one waiting)
         embeds: list[asyncio.Task[None]] = []
 
-        async def embed_after(
-            before: asyncio.Task[None] | None, current: asyncio.Task[_Staged | BatchResult]
-        ) -> None:
-            if before is not None:
-                await asyncio.wait([before])
-                if before.exception() is not None:
-                    raise asyncio.CancelledError  # an earlier batch failed: stop here
-            await embed_and_commit(await current)
+        async def embed_staged(stage: asyncio.Task[_Staged | BatchResult]) -> None:
+            await embed_and_commit(await stage)
 
         async def push(posts: list[Post] | None) -> None:
             nonlocal staged
-            following = asyncio.ensure_future(stage_after(staged, posts)) if posts else None
+            # one batch read at a time: the first batch's claims are not slowed by the
+            # second's, so the model starts sooner
+            following = asyncio.ensure_future(
+                _after(staged, functools.partial(self._stage, posts))
+            ) if posts else None
             if staged is not None:
                 current, staged = staged, None
                 if len(embeds) >= 2:
                     await embeds.pop(0)
-                embeds.append(asyncio.ensure_future(
-                    embed_after(embeds[-1] if embeds else None, current)
-                ))
+                embeds.append(asyncio.ensure_future(_after(
+                    embeds[-1] if embeds else None, functools.partial(embed_staged, current)
+                )))
             staged = following
             if posts is None:
                 while embeds:
