@@ -42,6 +42,14 @@ def embedder() -> SentenceTransformerEmbedder:
     return model
 
 
+def germanwings_head(folder: Path, n: int) -> Path:
+    """A post file in ``folder`` holding the first ``n`` lines of the germanwings file."""
+    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:n]
+    path = folder / "posts.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 def write_config(folder: Path, extra: str = "") -> Path:
     """A settings file keeping the database and index inside ``folder``, and the model
     cache in the session's (so the CLI shares the session's loaded model)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, ROOT, run_cli, write_config
+from conftest import ROOT, germanwings_head, run_cli, write_config
 
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.store import Store
@@ -32,9 +32,7 @@ def _stored(db: Path) -> int:
 def test_sigkill_during_ingest_then_rerun_stores_each_post_once(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:1500]
-    posts = tmp_path / "posts.jsonl"
-    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    posts = germanwings_head(tmp_path, 1500)
     config = write_config(tmp_path, "[ingest]\nbatch_posts = 200\n")
     db = tmp_path / "claimwatch.db"
 
@@ -77,9 +75,7 @@ def test_a_lost_or_damaged_index_is_mended_on_open(
     tmp_path: Path, damage: str, embedder: SentenceTransformerEmbedder,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:60]
-    posts = tmp_path / "posts.jsonl"
-    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    posts = germanwings_head(tmp_path, 60)
     config = write_config(tmp_path)
     assert run_cli(["ingest", str(posts), "--config", str(config)]) == 0
     index_file = tmp_path / "indexes" / "claims.faiss"

@@ -12,7 +12,7 @@ from typing import Any
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, run_cli, write_config
+from conftest import GERMANWINGS, germanwings_head, run_cli, write_config
 
 import tracker.index.claim_index as index_module
 from tracker.config.settings import IndexSettings
@@ -226,9 +226,7 @@ def test_auto_moves_to_ivf_in_the_background_losing_nothing(
 def test_the_configured_kind_reaches_the_daemon_index(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:60]
-    posts = tmp_path / "posts.jsonl"
-    posts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    posts = germanwings_head(tmp_path, 60)
     config = write_config(tmp_path, 'ef_search = 32\nkind = "hnsw"\n')
     assert run_cli(["ingest", str(posts), "--config", str(config)]) == 0
     assert json.loads((tmp_path / "indexes" / "claims.json").read_text())["kind"] == "hnsw"

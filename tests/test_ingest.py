@@ -12,9 +12,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-from conftest import GERMANWINGS, run_cli, write_config
+from conftest import GERMANWINGS, germanwings_head, run_cli, write_config
 
 from tracker.config.settings import load_settings
+from tracker.embedding.base import Embedder
 from tracker.embedding.model import SentenceTransformerEmbedder
 from tracker.errors import ModelError
 from tracker.ingest.files import PostFile
@@ -197,13 +198,11 @@ class _FailsOnCall:
 def test_a_model_failure_mid_file_keeps_the_batches_before_and_a_rerun_stores_the_rest(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    lines = GERMANWINGS.read_text(encoding="utf-8").splitlines()[:600]
-    posts_file = tmp_path / "posts.jsonl"
-    posts_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    posts_file = germanwings_head(tmp_path, 600)
     settings = load_settings(write_config(tmp_path), environ={})
 
-    def ingest(model: object) -> IngestReport:
-        with Runtime(settings, model) as runtime:  # type: ignore[arg-type]
+    def ingest(model: Embedder) -> IngestReport:
+        with Runtime(settings, model) as runtime:
             pipeline = runtime.pipeline()
             if isinstance(model, _FailsOnCall):
                 model.calls = 0  # (building the pipeline encodes the example sentences)
