@@ -376,9 +376,10 @@ class Pipeline:
     async def _finished(self, staged: _Staged, new_vectors: dict[str, np.ndarray]) -> _Prepared:
         """Kinds read by meaning and replies' stances, once the vectors are there."""
         cached = staged.cached
-        missing = len(new_vectors)
         new_posts = await asyncio.to_thread(self._finish, staged.read, {**cached, **new_vectors})
-        return _Prepared(staged.outcomes, staged.fresh_at, new_posts, cached, new_vectors, missing)
+        return _Prepared(
+            staged.outcomes, staged.fresh_at, new_posts, cached, new_vectors, len(new_vectors)
+        )
 
     async def _commit(self, prep: _Prepared) -> BatchResult:
         """Commit a prepared batch, add its vectors to the index, link and cluster it and
