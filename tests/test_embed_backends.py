@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,9 @@ import numpy as np
 import pytest
 from conftest import CACHE_DIR, GERMANWINGS, embedding_settings
 
+import tracker.embedding.onnx as onnx_backend
 import tracker.embedding.torch as torch_backend
+from tracker.embedding.base import batches
 from tracker.embedding.model import SentenceTransformerEmbedder, shared_embedder
 from tracker.embedding.onnx import export_model
 from tracker.embedding.resolve import resolve_model
@@ -165,3 +168,63 @@ def test_the_onnx_export_is_made_once(torch_fp32: SentenceTransformerEmbedder) -
     again = export_model(location, cache, no_model)
     assert again == first and again.fp32.stat().st_mtime_ns == stamp
     assert (again.pooling, again.dim, again.max_seq_length) == ("mean", 384, 256)
+
+
+def test_batches_are_cut_where_padding_costs_least() -> None:
+    # a call of 24 short texts and 8 long ones (a live poll): batches of 32 in length
+    # order pad all 24 short ones to the longest; the cut keeps them apart
+    lengths = np.array([12] * 24 + [60] * 8)
+    ends = batches(lengths, 32)
+    assert ends == [24, 32]
+    assert batches(np.array([], dtype=np.int64), 32) == []
+    # never more rows than asked for, every text in exactly one batch, in order
+    rng = np.random.default_rng(7)
+    for count in (1, 5, 33, 200):
+        sorted_lengths = np.sort(rng.integers(4, 120, count))
+        cut = batches(sorted_lengths, 16)
+        sizes = np.diff([0, *cut])
+        assert cut[-1] == count and (sizes >= 1).all() and (sizes <= 16).all()
+        fixed = sum(int(sorted_lengths[min(s + 16, count) - 1]) * len(sorted_lengths[s : s + 16])
+                    for s in range(0, count, 16))
+        padded = sum(int(sorted_lengths[e - 1]) * int(n) for e, n in zip(cut, sizes, strict=True))
+        assert padded <= fixed
+    # an engine that runs two batches at once gets two from a call that makes one
+    assert batches(np.full(20, 15), 32) == [20]
+    assert batches(np.full(20, 15), 32, side_by_side=2) == [10, 20]
+    assert batches(np.full(10, 15), 32, side_by_side=2) == [10]  # too few rows to halve
+
+
+def test_openvino_streams_give_the_same_vectors_as_one_batch_at_a_time(
+    reference: np.ndarray,
+) -> None:
+    importlib.import_module("openvino")
+    one = shared_embedder(embedding_settings(backend="openvino", streams=1))
+    side = shared_embedder(embedding_settings(backend="openvino", streams=2))
+    assert one.backend == side.backend == "openvino/fp32"
+    for embedder in (one, side):
+        for call in (TEXTS, TEXTS[:20], TEXTS[:1]):
+            cosines = np.sum(embedder.encode(call) * reference[: len(call)], axis=1)
+            assert cosines.min() >= 0.999, (embedder.backend, len(call))
+
+
+def test_openvino_encodes_from_two_threads_and_raises_a_batchs_error(
+    reference: np.ndarray, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    importlib.import_module("openvino")
+    embedder = shared_embedder(embedding_settings(backend="openvino", streams=2))
+    halves = (TEXTS[:60], TEXTS[60:])
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        got = list(pool.map(embedder.encode, halves))
+    # each caller gets its own texts' vectors, whichever stream ran them
+    assert np.sum(np.vstack(got) * reference, axis=1).min() >= 0.999
+
+    def broken(*_: object) -> np.ndarray:
+        raise ValueError("pooling failed")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(onnx_backend, "_pool", broken)
+        with pytest.raises(ValueError, match="pooling failed"):
+            embedder.encode(TEXTS[:40])
+    # nothing is left running or waiting: the next call works
+    assert np.sum(embedder.encode(TEXTS[:40]) * reference[:40], axis=1).min() >= 0.999
+

@@ -149,9 +149,16 @@ class EmbeddingSettings(_Section):
         "~/.cache/claimwatch",
         description="Where the shipped model is extracted once.",
     )
-    batch_size: int = Field(32, ge=1, le=4096, description="Sentences per encode batch.")
+    batch_size: int = Field(32, ge=1, le=4096, description="Most sentences per encode batch.")
     threads: int = Field(
-        0, ge=0, le=256, description="Torch threads for encoding; 0 means one per core."
+        0, ge=0, le=256,
+        description="Threads for encoding (torch, ONNX Runtime, OpenVINO); 0 means one per core.",
+    )
+    streams: int = Field(
+        0, ge=0, le=64,
+        description="OpenVINO inference streams: batches run side by side, one per stream; "
+        "0 lets OpenVINO choose for throughput (on 2 cores: 2 streams of 1 thread), 1 runs "
+        "each batch on every thread.",
     )
     backend: Literal["torch", "onnx", "openvino"] = Field(
         "openvino",

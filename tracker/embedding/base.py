@@ -1,6 +1,7 @@
 """What every part of the embedding stage shares: the :class:`Embedder` the rest of
 claimwatch calls, the :class:`Encoder` a backend provides, a backend ready to run
-(:class:`LoadedEncoder`) and the reason one cannot run (:class:`BackendUnavailable`).
+(:class:`LoadedEncoder`), the reason one cannot run (:class:`BackendUnavailable`), and
+where a backend cuts texts into batches (:func:`batches`).
 
 Vectors are ``(n, dim)`` float32, L2-normalized, so inner product is cosine similarity.
 Imports nothing of claimwatch: the backends, the resolver and the embedder all import it.
@@ -14,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["BackendUnavailable", "Embedder", "Encoder", "LoadedEncoder"]
+__all__ = ["CALL_TOKENS", "BackendUnavailable", "Embedder", "Encoder", "LoadedEncoder", "batches"]
 
 
 class Embedder(Protocol):
@@ -57,3 +58,51 @@ class LoadedEncoder:
 class BackendUnavailable(Exception):  # noqa: N818 - a reason to fall back, not a failure
     """A backend cannot run here; the message is one clause naming what is missing (and
     the pip command that installs it). Always caught: the embedder falls back."""
+
+
+# What one more model call costs, in tokens: measured with OpenVINO fp32 on these machines
+# (2 cores, all-MiniLM-L6-v2), a call costs about 1 ms beyond its tokens (~0.18 ms each) and
+# a batch of under 8 rows runs its tokens up to twice as slowly; 16 tokens weighs both.
+CALL_TOKENS = 16
+_FEW_ROWS = 8  # fewer rows than this run their tokens slowly
+
+
+def batches(
+    lengths: np.ndarray, max_rows: int, call_tokens: int = CALL_TOKENS, side_by_side: int = 1
+) -> list[int]:
+    """Where to cut texts sorted by token count (``lengths``, ascending) into batches of at
+    most ``max_rows``, so that the tokens run (each batch padded to its longest text) plus
+    ``call_tokens`` per batch are fewest: the end of each batch, in order. Where the engine
+    runs ``side_by_side`` batches at once and the cut makes fewer, the batches with the
+    most rows are halved (down to 8 rows), so that a small call keeps every stream busy.
+
+    Fixed batches of ``max_rows`` pad a batch of short texts to the one long text that
+    ends it; a small encode call (a live poll, a batch of 1,024 posts) has few texts of
+    each length: padding was 9% of the tokens run in calls of 520 claim texts, 43% in
+    calls of 64 (germanwings; 0.9% and 5.6% with this cut).
+    The cut is exact (dynamic programming over the batch's last row), and cheap: about
+    20 microseconds a text."""
+    count = len(lengths)
+    cost = np.zeros(count + 1)
+    start = np.zeros(count + 1, dtype=np.int64)
+    rows = np.arange(1, max_rows + 1)
+    for end in range(1, count + 1):
+        size = rows[: min(max_rows, end)]
+        # a batch of ``size`` rows ending at ``end`` pads to its last (longest) text
+        total = cost[end - size] + call_tokens + size * lengths[end - 1]
+        best = int(np.argmin(total))
+        cost[end] = total[best]
+        start[end] = end - size[best]
+    ends: list[int] = []
+    end = count
+    while end > 0:
+        ends.append(end)
+        end = int(start[end])
+    ends.reverse()
+    while 0 < len(ends) < side_by_side:
+        sizes = np.diff(ends, prepend=0)
+        widest = int(np.argmax(sizes))
+        if sizes[widest] < 2 * _FEW_ROWS:
+            break
+        ends.insert(widest, ends[widest] - int(sizes[widest]) // 2)
+    return ends

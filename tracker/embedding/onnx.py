@@ -3,7 +3,9 @@ transformer exported once to ONNX, then run with no torch at all.
 
 ``encode(texts)``: the model's own fast tokenizer (``tokenizers``, its ``tokenizer.json``)
 truncates each text to the model's ``max_seq_length``; texts are sorted by token count and
-cut into batches of ``batch_size``, so a batch pads only to its own longest text; ONNX
+cut into batches of at most ``batch_size`` where the padding costs least
+(:func:`tracker.embedding.base.batches`),
+so a batch pads only to its own longest text, and few tokens are padding; ONNX
 Runtime returns the last hidden states ``(batch, tokens, dim)``; numpy pools them as the
 model's pooling module says (mask-weighted mean, or the first token) and L2-normalises;
 rows go back to input order.
@@ -37,7 +39,7 @@ import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.base import BackendUnavailable, LoadedEncoder
+from tracker.embedding.base import BackendUnavailable, LoadedEncoder, batches
 from tracker.files import sha256_file, write_atomically
 
 if TYPE_CHECKING:
@@ -58,8 +60,10 @@ __all__ = [
     "BatchedEncoder",
     "ExportedModel",
     "RunBatch",
+    "RunBatches",
     "export_model",
     "load_onnx",
+    "one_at_a_time",
     "quantize_int8",
     "weights_digest",
 ]
@@ -73,6 +77,24 @@ INPUT_NAMES: Final = ("input_ids", "attention_mask", "token_type_ids")
 RunBatch = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 """Runs the transformer on one padded batch: int64 ``(batch, tokens)`` arrays by input name
 in, float32 hidden states ``(batch, tokens, dim)`` out."""
+
+RunBatches = Callable[[Iterable[Mapping[str, np.ndarray]], Callable[[int, np.ndarray], None]], None]
+"""Runs the transformer on padded batches (as :data:`RunBatch` takes them); for the i-th
+batch it calls ``done(i, hidden)`` with its hidden states, which are valid only during that
+call. Batches may run side by side and finish in any order; the first error raised (by the
+engine or by ``done``) is raised once every batch started has finished."""
+
+
+def one_at_a_time(run: RunBatch) -> RunBatches:
+    """:data:`RunBatches` running each batch with ``run``, in order."""
+
+    def run_all(
+        inputs: Iterable[Mapping[str, np.ndarray]], done: Callable[[int, np.ndarray], None]
+    ) -> None:
+        for i, batch in enumerate(inputs):
+            done(i, run(batch))
+
+    return run_all
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,15 +320,19 @@ def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
 
 
 class BatchedEncoder:
-    """Tokenise, sort by length, batch, run the transformer (``run``), pool, normalise.
-    Shared by the ONNX Runtime and OpenVINO backends."""
+    """Tokenise, sort by length, batch, run the transformer (``run_all``, which runs
+    ``side_by_side`` batches at once), pool, normalise. Shared by the ONNX Runtime and
+    OpenVINO backends."""
 
-    def __init__(self, exported: ExportedModel, batch_size: int, run: RunBatch) -> None:
+    def __init__(
+        self, exported: ExportedModel, batch_size: int, run_all: RunBatches, side_by_side: int = 1
+    ) -> None:
         from tokenizers import Tokenizer
 
         self._exported = exported
         self._batch_size = batch_size
-        self._run = run
+        self._run_all = run_all
+        self._side_by_side = side_by_side
         self._tokenizer = Tokenizer.from_file(str(exported.tokenizer))
         # The saved tokenizer may carry a fixed padding or a shorter truncation: ours wins.
         self._tokenizer.no_padding()
@@ -315,6 +341,11 @@ class BatchedEncoder:
     @property
     def dim(self) -> int:
         return self._exported.dim
+
+    @property
+    def side_by_side(self) -> int:
+        """How many batches the engine runs at once."""
+        return self._side_by_side
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """``(len(texts), dim)`` float32, L2-normalised, in the order of ``texts``."""
@@ -325,22 +356,32 @@ class BatchedEncoder:
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=count)
         order = np.argsort(lengths, kind="stable")
+        ends = batches(lengths[order], self._batch_size, side_by_side=self._side_by_side)
+        cuts = [order[begin:end] for begin, end in zip([0, *ends], ends, strict=False)]
+        masks: list[np.ndarray] = []
         names = self._exported.input_names
-        for start in range(0, count, self._batch_size):
-            rows = order[start : start + self._batch_size]
-            width = max(int(lengths[rows].max()), 1)
-            ids = np.full((len(rows), width), self._exported.pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            types = np.zeros((len(rows), width), dtype=np.int64)
-            for r, i in enumerate(rows):
-                enc = encodings[i]
-                n = len(enc.ids)
-                ids[r, :n] = enc.ids
-                mask[r, :n] = enc.attention_mask
-                types[r, :n] = enc.type_ids
-            arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            hidden = self._run({n: arrays[n] for n in names})
-            out[rows] = _pool(hidden, mask, self._exported.pooling)
+
+        def padded() -> Iterator[dict[str, np.ndarray]]:
+            # built as the engine asks for them: the next batch is padded while one runs
+            for rows in cuts:
+                width = max(int(lengths[rows].max()), 1)
+                ids = np.full((len(rows), width), self._exported.pad_id, dtype=np.int64)
+                mask = np.zeros((len(rows), width), dtype=np.int64)
+                types = np.zeros((len(rows), width), dtype=np.int64)
+                for r, i in enumerate(rows):
+                    enc = encodings[i]
+                    n = len(enc.ids)
+                    ids[r, :n] = enc.ids
+                    mask[r, :n] = enc.attention_mask
+                    types[r, :n] = enc.type_ids
+                masks.append(mask)
+                arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+                yield {n: arrays[n] for n in names}
+
+        def done(i: int, hidden: np.ndarray) -> None:
+            out[cuts[i]] = _pool(hidden, masks[i], self._exported.pooling)
+
+        self._run_all(padded(), done)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
 
@@ -382,5 +423,5 @@ def load_onnx(
         with lock:
             return np.asarray(session.run(["last_hidden_state"], dict(inputs))[0])
 
-    encoder = BatchedEncoder(exported, settings.batch_size, run)
+    encoder = BatchedEncoder(exported, settings.batch_size, one_at_a_time(run))
     return LoadedEncoder(encoder, f"onnx/{precision}", note)
