@@ -228,3 +228,18 @@ def test_openvino_encodes_from_two_threads_and_raises_a_batchs_error(
     # nothing is left running or waiting: the next call works
     assert np.sum(embedder.encode(TEXTS[:40]) * reference[:40], axis=1).min() >= 0.999
 
+
+def test_torch_gives_sentence_transformers_own_vectors(
+    torch_fp32: SentenceTransformerEmbedder,
+) -> None:
+    # batches cut by token count, run through the model's own modules: what its encode gives
+    theirs = torch_fp32.model.encode(
+        TEXTS, batch_size=32, normalize_embeddings=True, convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    for call in (TEXTS, TEXTS[:20], TEXTS[7:8]):
+        ours = torch_fp32.encode(call)
+        assert ours.shape == (len(call), 384) and ours.dtype == np.float32
+        start = TEXTS.index(call[0])
+        assert np.sum(ours * theirs[start : start + len(call)], axis=1).min() >= 0.99999
+    assert torch_fp32.encode([]).shape == (0, 384)
