@@ -1,6 +1,6 @@
 """Encode calls of the sizes claimwatch makes, against the batching it used before. By hand:
 
-    .venv/bin/python bench/encode_calls.py [--texts 2600] [--repeat 3]
+    .venv/bin/python bench/encode_calls.py [--texts 2600] [--repeat 3] [--torch]
 
 Texts: the first ``--texts`` distinct tweet texts of the germanwings PHEME thread file.
 They are encoded in calls of 16 texts (a live poll), 64, 512 (what one ingest batch of
@@ -11,6 +11,10 @@ They are encoded in calls of 16 texts (a live poll), 64, 512 (what one ingest ba
 - ``cost cut, 1 stream``: :func:`tracker.embedding.base.batches` (the cut with the fewest
   tokens run, padding included), one batch at a time;
 - ``cost cut, streams``: the default, batches side by side, one per OpenVINO stream.
+
+With ``--torch``, the torch backend instead, two ways: sentence-transformers' own
+``encode`` (the baseline: batches of ``batch_size`` in character-length order) and
+claimwatch's (the same cut as above, through the model's own modules).
 
 Every round runs each way once, in a rotating order; the ratio to the baseline is taken
 within a round (other work on the machine then slows all three alike), and the medians of
@@ -76,12 +80,56 @@ def padding(texts: list[str], embedder: SentenceTransformerEmbedder, call: int,
     return 1 - real / run
 
 
+def timed(ways: list[tuple[str, Callable[[list[str]], object]]], texts: list[str],
+          repeat: int) -> dict[tuple[str, int], list[float]]:
+    """Seconds each way takes to encode ``texts`` in calls of each size, per round."""
+    seconds: dict[tuple[str, int], list[float]] = {}
+    for round_ in range(repeat):
+        for call in CALLS:
+            step = call or len(texts)
+            for k in range(len(ways)):
+                name, encode = ways[(k + round_) % len(ways)]
+                start = time.perf_counter()
+                for at in range(0, len(texts), step):
+                    encode(texts[at : at + step])
+                seconds.setdefault((name, call), []).append(time.perf_counter() - start)
+    return seconds
+
+
+def torch_ways(texts: list[str], repeat: int) -> None:
+    embedder = SentenceTransformerEmbedder(EmbeddingSettings(backend="torch"))
+    embedder.encode(["warm up the model once"] * 64)
+    model = embedder.model
+
+    def theirs(part: list[str]) -> object:
+        return model.encode(part, batch_size=32, normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False)
+
+    ways: list[tuple[str, Callable[[list[str]], object]]] = [
+        ("sentence-transformers", theirs), ("claimwatch torch", embedder.encode),
+    ]
+    seconds = timed(ways, texts, repeat)
+    print(f"{len(texts)} texts, {repeat} rounds, {embedder.backend}")
+    print(f"{'call':>6} {'way':<22} {'texts/s':>8} {'x baseline':>10}")
+    for call in CALLS:
+        base = seconds[(ways[0][0], call)]
+        for name, _ in ways:
+            mine = seconds[(name, call)]
+            ratio = statistics.median(b / m for b, m in zip(base, mine, strict=True))
+            print(f"{call or len(texts):>6} {name:<22} "
+                  f"{len(texts) / statistics.median(mine):8.1f} {ratio:10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--texts", type=int, default=2600)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--torch", action="store_true", help="the torch backend instead")
     args = parser.parse_args()
     texts = load_texts(DEFAULT_FILE, args.texts)
+    if args.torch:
+        torch_ways(texts, args.repeat)
+        return
 
     one = SentenceTransformerEmbedder(EmbeddingSettings(backend="openvino", streams=1))
     many = SentenceTransformerEmbedder(EmbeddingSettings(backend="openvino"))
@@ -95,17 +143,14 @@ def main() -> None:
         ("cost cut, 1 stream", one, onnx_backend.batches),
         (f"cost cut, {streams} streams", many, onnx_backend.batches),
     ]
-    seconds: dict[tuple[str, int], list[float]] = {}
-    for round_ in range(args.repeat):
-        for call in CALLS:
-            for k in range(len(ways)):
-                name, embedder, with_cut = ways[(k + round_) % len(ways)]
-                step = call or len(texts)
-                with cut(with_cut):
-                    start = time.perf_counter()
-                    for at in range(0, len(texts), step):
-                        embedder.encode(texts[at : at + step])
-                    seconds.setdefault((name, call), []).append(time.perf_counter() - start)
+    def run_with(embedder: SentenceTransformerEmbedder,
+                 with_cut: Callable[..., list[int]]) -> Callable[[list[str]], object]:
+        def encode(part: list[str]) -> object:
+            with cut(with_cut):
+                return embedder.encode(part)
+        return encode
+
+    seconds = timed([(name, run_with(e, c)) for name, e, c in ways], texts, args.repeat)
 
     print(f"{len(texts)} texts, {args.repeat} rounds, {many.backend}, {streams} streams")
     print(f"{'call':>6} {'way':<22} {'texts/s':>8} {'x baseline':>10} {'padding':>8}")
