@@ -118,7 +118,7 @@ class SentenceTransformerEmbedder:
 
                     loaded = load_openvino(location, settings, self._torch.get)
             except BackendUnavailable as exc:
-                fallback = TorchEncoder(self._torch, settings.batch_size, bf16=False)
+                fallback = TorchEncoder(self._torch, settings.batch_size)
                 loaded = LoadedEncoder(fallback, "torch/fp32", str(exc))
         if loaded.note is not None:
             log.warning(

@@ -93,34 +93,33 @@ def load_torch(settings: EmbeddingSettings, model: TorchModel) -> LoadedEncoder:
     if settings.precision == "bf16":
         if "amx_bf16" not in cpu_flags():
             return LoadedEncoder(
-                TorchEncoder(model, batch_size, bf16=False), "torch/fp32",
+                TorchEncoder(model, batch_size), "torch/fp32",
                 "bf16 needs a CPU with AMX (amx_bf16) to be faster than fp32, and this "
                 "one has none",
             )
         model.to_bf16()
-        return LoadedEncoder(TorchEncoder(model, batch_size, bf16=True), "torch/bf16")
+        return LoadedEncoder(TorchEncoder(model, batch_size), "torch/bf16")
     if settings.precision == "int8":
         return LoadedEncoder(
-            TorchEncoder(model, batch_size, bf16=False), "torch/fp32",
+            TorchEncoder(model, batch_size), "torch/fp32",
             "torch int8 (quantize_dynamic) is too lossy (cosine 0.94 to fp32); "
             'backend = "onnx" runs int8',
         )
-    return LoadedEncoder(TorchEncoder(model, batch_size, bf16=False), "torch/fp32")
+    return LoadedEncoder(TorchEncoder(model, batch_size), "torch/fp32")
 
 
 class TorchEncoder:
     """The model's own modules (``preprocess``, then ``forward``, as sentence-transformers'
     ``encode`` runs them), on batches cut as the other backends cut them: by token count,
     where the padding costs least (:func:`tracker.embedding.base.batches`).
-    ``encode`` sorts by characters and cuts every ``batch_size`` texts: 1.5x slower on
-    2,600 germanwings claims, the same vectors (cosine >= 0.9999998). With bf16 weights the
-    vectors come back as float32 and are normalized again (bf16 rounding leaves norms off
-    1 by ~1e-3); fp32 ones are normalized too (the model's own last module does it)."""
+    ``encode`` sorts by characters and cuts every ``batch_size`` texts: about 1.4x slower on
+    1,000 germanwings tweets (``bench/encode_calls.py --torch``), the same vectors (cosine
+    >= 0.9999998). Vectors come back as float32 and are normalized here, whatever the
+    weights (bf16 rounding leaves norms off 1 by ~1e-3)."""
 
-    def __init__(self, model: TorchModel, batch_size: int, *, bf16: bool) -> None:
+    def __init__(self, model: TorchModel, batch_size: int) -> None:
         self._model = model
         self._batch_size = batch_size
-        self._bf16 = bf16
 
     @property
     def dim(self) -> int:
@@ -141,6 +140,8 @@ class TorchEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        # token counts only, to cut by (the fast tokenizer: ~50 µs a text, against ~5 ms a
+        # text in the model); ``preprocess`` tokenizes each batch as ``encode`` would
         encoded = model.tokenizer(
             list(texts), truncation=True, max_length=model.max_seq_length
         )["input_ids"]
