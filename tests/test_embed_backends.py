@@ -201,6 +201,8 @@ def test_openvino_streams_give_the_same_vectors_as_one_batch_at_a_time(
     one = shared_embedder(embedding_settings(backend="openvino", streams=1))
     side = shared_embedder(embedding_settings(backend="openvino", streams=2))
     assert one.backend == side.backend == "openvino/fp32"
+    # the setting reaches OpenVINO: two batches at once, or one
+    assert (one._loaded().encoder.side_by_side, side._loaded().encoder.side_by_side) == (1, 2)
     for embedder in (one, side):
         for call in (TEXTS, TEXTS[:20], TEXTS[:1]):
             cosines = np.sum(embedder.encode(call) * reference[: len(call)], axis=1)
