@@ -39,12 +39,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from embed import load_texts  # noqa: E402
 
-import tracker.embedding.onnx as onnx_backend  # noqa: E402
+import tracker.embedding.base as embedding_base  # noqa: E402
 from tracker.config.settings import EmbeddingSettings  # noqa: E402
 from tracker.embedding.model import SentenceTransformerEmbedder  # noqa: E402
 
 DEFAULT_FILE = ROOT.parent / "shared" / "data" / "pheme" / "fullthreads" / "germanwings-crash.jsonl"
 CALLS = (16, 64, 512, 0)  # 0: every text in one call
+BATCH_SIZE = EmbeddingSettings().batch_size
 
 
 def fixed_cut(lengths: np.ndarray, max_rows: int, *_: object, **__: object) -> list[int]:
@@ -54,12 +55,13 @@ def fixed_cut(lengths: np.ndarray, max_rows: int, *_: object, **__: object) -> l
 
 @contextmanager
 def cut(with_cut: Callable[..., list[int]]) -> Iterator[None]:
-    saved = onnx_backend.batches
-    onnx_backend.batches = with_cut
+    """Every backend cuts with ``with_cut`` meanwhile (through ``length_batches``)."""
+    saved = embedding_base.batches
+    embedding_base.batches = with_cut
     try:
         yield
     finally:
-        onnx_backend.batches = saved
+        embedding_base.batches = saved
 
 
 def padding(texts: list[str], embedder: SentenceTransformerEmbedder, call: int,
@@ -70,13 +72,12 @@ def padding(texts: list[str], embedder: SentenceTransformerEmbedder, call: int,
     lengths = np.array([len(e.ids) for e in tokenizer.encode_batch(texts)])
     run = real = 0
     step = call or len(texts)
-    for start in range(0, len(texts), step):
-        part = np.sort(lengths[start : start + step])
-        begin = 0
-        for end in with_cut(part, 32, side_by_side=side_by_side):
-            run += (end - begin) * int(part[begin:end].max())
-            begin = end
-        real += int(part.sum())
+    with cut(with_cut):
+        for start in range(0, len(texts), step):
+            part = lengths[start : start + step]
+            for rows in embedding_base.length_batches(part, BATCH_SIZE, side_by_side):
+                run += len(rows) * int(part[rows].max())
+            real += int(part.sum())
     return 1 - real / run
 
 
@@ -102,7 +103,7 @@ def torch_ways(texts: list[str], repeat: int) -> None:
     model = embedder.model
 
     def theirs(part: list[str]) -> object:
-        return model.encode(part, batch_size=32, normalize_embeddings=True,
+        return model.encode(part, batch_size=BATCH_SIZE, normalize_embeddings=True,
                             convert_to_numpy=True, show_progress_bar=False)
 
     ways: list[tuple[str, Callable[[list[str]], object]]] = [
@@ -140,8 +141,8 @@ def main() -> None:
     streams = many._loaded().encoder.side_by_side  # type: ignore[attr-defined]
     ways: list[tuple[str, SentenceTransformerEmbedder, Callable[..., list[int]]]] = [
         ("fixed, 1 stream", one, fixed_cut),
-        ("cost cut, 1 stream", one, onnx_backend.batches),
-        (f"cost cut, {streams} streams", many, onnx_backend.batches),
+        ("cost cut, 1 stream", one, embedding_base.batches),
+        (f"cost cut, {streams} streams", many, embedding_base.batches),
     ]
     def run_with(embedder: SentenceTransformerEmbedder,
                  with_cut: Callable[..., list[int]]) -> Callable[[list[str]], object]:

@@ -1,7 +1,8 @@
 """What every part of the embedding stage shares: the :class:`Embedder` the rest of
 claimwatch calls, the :class:`Encoder` a backend provides, a backend ready to run
 (:class:`LoadedEncoder`), the reason one cannot run (:class:`BackendUnavailable`), and
-where a backend cuts texts into batches (:func:`batches`).
+where a backend cuts texts into batches (:func:`length_batches`), and how its vectors are
+normalized (:func:`normalized`).
 
 Vectors are ``(n, dim)`` float32, L2-normalized, so inner product is cosine similarity.
 Imports nothing of claimwatch: the backends, the resolver and the embedder all import it.
@@ -15,7 +16,16 @@ from typing import Protocol
 
 import numpy as np
 
-__all__ = ["CALL_TOKENS", "BackendUnavailable", "Embedder", "Encoder", "LoadedEncoder", "batches"]
+__all__ = [
+    "CALL_TOKENS",
+    "BackendUnavailable",
+    "Embedder",
+    "Encoder",
+    "LoadedEncoder",
+    "batches",
+    "length_batches",
+    "normalized",
+]
 
 
 class Embedder(Protocol):
@@ -106,3 +116,17 @@ def batches(
             break
         ends.insert(widest, ends[widest] - int(sizes[widest]) // 2)
     return ends
+
+
+def length_batches(lengths: np.ndarray, max_rows: int, side_by_side: int = 1) -> list[np.ndarray]:
+    """The texts of each batch, by their positions in ``lengths`` (each text's token
+    count): sorted by count, then cut by :func:`batches`; shortest batch first."""
+    order = np.argsort(lengths, kind="stable")
+    ends = batches(lengths[order], max_rows, side_by_side=side_by_side)
+    return [order[begin:end] for begin, end in zip([0, *ends], ends, strict=False)]
+
+
+def normalized(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` row by row at unit length (a zero row stays zero), contiguous float32."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -4,7 +4,7 @@ transformer exported once to ONNX, then run with no torch at all.
 ``encode(texts)``: the model's own fast tokenizer (``tokenizers``, its ``tokenizer.json``)
 truncates each text to the model's ``max_seq_length``; texts are sorted by token count and
 cut into batches of at most ``batch_size`` where the padding costs least
-(:func:`tracker.embedding.base.batches`),
+(:func:`tracker.embedding.base.length_batches`),
 so a batch pads only to its own longest text, and few tokens are padding; ONNX
 Runtime returns the last hidden states ``(batch, tokens, dim)``; numpy pools them as the
 model's pooling module says (mask-weighted mean, or the first token) and L2-normalises;
@@ -47,7 +47,12 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.base import BackendUnavailable, LoadedEncoder, batches
+from tracker.embedding.base import (
+    BackendUnavailable,
+    LoadedEncoder,
+    length_batches,
+    normalized,
+)
 from tracker.files import sha256_file, write_atomically
 
 if TYPE_CHECKING:
@@ -355,9 +360,7 @@ class BatchedEncoder:
             return out
         encodings = self._tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=count)
-        order = np.argsort(lengths, kind="stable")
-        ends = batches(lengths[order], self._batch_size, side_by_side=self._side_by_side)
-        cuts = [order[begin:end] for begin, end in zip([0, *ends], ends, strict=False)]
+        cuts = length_batches(lengths, self._batch_size, self._side_by_side)
         masks: list[np.ndarray] = []
         names = self._exported.input_names
 
@@ -382,8 +385,7 @@ class BatchedEncoder:
             out[cuts[i]] = _pool(hidden, masks[i], self._exported.pooling)
 
         self._run_all(padded(), done)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return normalized(out)
 
 
 def _import_onnxruntime() -> Any:

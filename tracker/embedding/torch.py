@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tracker.config.settings import EmbeddingSettings
-from tracker.embedding.base import LoadedEncoder, batches
+from tracker.embedding.base import LoadedEncoder, length_batches, normalized
 from tracker.embedding.resolve import resolve_model
 from tracker.errors import ModelError
 
@@ -111,7 +111,7 @@ def load_torch(settings: EmbeddingSettings, model: TorchModel) -> LoadedEncoder:
 class TorchEncoder:
     """The model's own modules (``preprocess``, then ``forward``, as sentence-transformers'
     ``encode`` runs them), on batches cut as the other backends cut them: by token count,
-    where the padding costs least (:func:`tracker.embedding.base.batches`).
+    where the padding costs least (:func:`tracker.embedding.base.length_batches`).
     ``encode`` sorts by characters and cuts every ``batch_size`` texts: about 1.4x slower on
     1,000 germanwings tweets (``bench/encode_calls.py --torch``), the same vectors (cosine
     >= 0.9999998). Vectors come back as float32 and are normalized here, whatever the
@@ -146,13 +146,9 @@ class TorchEncoder:
             list(texts), truncation=True, max_length=model.max_seq_length
         )["input_ids"]
         lengths = np.fromiter((len(ids) for ids in encoded), dtype=np.int64, count=len(texts))
-        order = np.argsort(lengths, kind="stable")
-        begin = 0
         with torch.inference_mode():
-            for end in batches(lengths[order], self._batch_size):
-                rows, begin = order[begin:end], end
+            for rows in length_batches(lengths, self._batch_size):
                 features = model.preprocess([texts[i] for i in rows])
                 vectors = model.forward(features)["sentence_embedding"]
                 out[rows] = vectors.float().cpu().numpy()
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return normalized(out)
