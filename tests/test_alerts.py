@@ -149,6 +149,45 @@ def test_the_same_file_replayed_twice_gives_the_same_alerts(
     assert without_ids(first) == without_ids(second)
 
 
+LATE_RULE = INCIDENT.split("[[rules]]")[0] + """
+[[rules]]
+name = "hour"
+window_minutes = 60.0
+ratio = 2.0
+min_posts = 4
+min_authors = 3
+verified_floor = 0.01
+"""
+
+
+@pytest.mark.parametrize("order", ["oldest first", "newest first"])
+def test_older_posts_arriving_after_newer_ones_still_raise_the_alert(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str], order: str
+) -> None:
+    # one rumour from five accounts: three early posts a slow source delivers, two later
+    # ones a fast source delivers; with all five stored, the hour's window at minute 20
+    # holds 4 posts from 4 authors, 6.7x the floor
+    def post(pid: str, minute: float, author: str) -> dict[str, Any]:
+        return {"id": pid, "source": "x", "author": author, "created_at": _at(minute),
+                "text": f"Sources say the TTP is behind the Nushki bus blast ({author})"}
+
+    slow = [post("s0", 0, "rumourmill"), post("s1", 3, "quetta_watch"),
+            post("s2", 6, "balochwire")]
+    fast = [post("f0", 20, "nushkinews"), post("f1", 22, "balochpost")]
+    config = write_config(tmp_path, LATE_RULE)
+    batches = [slow, fast] if order == "oldest first" else [fast, slow]
+    for n, batch in enumerate(batches):
+        (tmp_path / str(n)).mkdir()
+        path = write_posts(tmp_path / str(n), batch)
+        assert run_cli(["ingest", str(path), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert run_cli(["alerts", "--config", str(config), "--json"]) == 0
+    alerts = json.loads(capsys.readouterr().out)
+    assert [(a["event"], a["at"], a["posts"], a["authors"]) for a in alerts] == [
+        ("raised", _at(20), 4, 4)  # the same alert whichever source delivered first
+    ]
+
+
 def test_replay_names_an_unknown_incident(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -168,6 +168,9 @@ def test_narratives_findings_rule_states_outbox_and_cursors_round_trip(
         assert store.verified_times("nushki") == [T0 + timedelta(minutes=4)]
         window = store.window_posts(keep, T0 - timedelta(minutes=1), T0 + timedelta(minutes=10))
         assert len(window) == 7 and window[-1].stance is Stance.QUERY
+        # the join times in each span, both ends open; a merged narrative has none left
+        assert store.join_times([(keep, T0, T0 + timedelta(minutes=7)), (drop, T0, T0)]) == {
+            keep: [T0 + timedelta(minutes=i) for i in range(1, 6)]}
         fid = store.add_finding("nushki", "Police: TTP behind it", "fh", ClaimKind.ATTRIBUTION,
                                 ("TTP",), FindingStatus.CONFIRMED, T0 + timedelta(minutes=9),
                                 post_rowid=ids[3])

@@ -26,8 +26,9 @@ conflict's sides. It is evaluated at the whole minute after a post joined one of
 incident's narratives, and every minute while its alert is open.
 
 :class:`AlertMonitor` applies the rules in event time: at each post that joins a
-narrative, and at each whole minute of event time while alerts are open (so alerts on
-narratives that went quiet resolve without new posts). It writes each event, its rule
+narrative, again at the later posts of the narrative whose windows a post arriving late
+falls into (sources do not deliver in time order), and at each whole minute of event time
+while alerts are open (so alerts on narratives that went quiet resolve without new posts). It writes each event, its rule
 state and its deliveries in the caller's transaction. Given the same posts in the same
 order it gives the same events, however they were batched.
 """
@@ -300,9 +301,10 @@ class AlertMonitor:
     def evaluate(
         self, joins: Iterable[tuple[int, datetime]], until: datetime | None = None
     ) -> list[Alert]:
-        """Evaluate at each (narrative id, event time) a post joined at, and at each whole
-        minute of event time up to the latest of them (or ``until``) while alerts are
-        open. Returns the alert events recorded, in event-time order."""
+        """Evaluate at each (narrative id, event time) a post joined at, at the stored
+        posts' times whose windows those posts fall into (:meth:`_later_joins`), and at
+        each whole minute of event time up to the latest of them (or ``until``) while
+        alerts are open. Returns the alert events recorded, in event-time order."""
         points = sorted(set(joins), key=lambda p: (p[1], p[0]))
         latest = max([p[1] for p in points] + ([until] if until else []), default=None)
         if latest is None:
@@ -311,6 +313,9 @@ class AlertMonitor:
         out: list[Alert] = []
         try:
             with self.store.transaction():
+                later = self._later_joins(points)
+                if later:
+                    points = sorted(set(points) | set(later), key=lambda p: (p[1], p[0]))
                 self._horizon = latest
                 tick = _next_minute(start)
                 nids = sorted({nid for nid, _ in points})
@@ -340,6 +345,33 @@ class AlertMonitor:
         finally:
             self._forget()
         self.clock = max(latest, self.clock) if self.clock else latest
+        return out
+
+    def _later_joins(
+        self, points: Sequence[tuple[int, datetime]]
+    ) -> list[tuple[int, datetime]]:
+        """The times posts that were already stored joined the narratives of ``points``,
+        whose windows now hold one of the new posts: a post at ``T`` is in every window
+        ending at or after ``T`` and less than the longest rule window later. Posts seldom
+        arrive in time order across sources (a slower source delivers the older posts),
+        and a window that gained posts may now hold the rule; only the new posts' own times
+        would otherwise be evaluated again. An evaluation in time order finds none."""
+        if not self.rules or not points:
+            return []
+        span = timedelta(minutes=max(r.window_minutes for r in self.rules))
+        new: dict[int, list[datetime]] = {}
+        for nid, at in points:  # in time order
+            new.setdefault(nid, []).append(at)
+        stored = self.store.join_times(
+            [(nid, times[0], times[-1] + span) for nid, times in new.items()]
+        )
+        out: list[tuple[int, datetime]] = []
+        for nid, times in stored.items():
+            mine = new[nid]
+            for at in times:
+                i = bisect_right(mine, at) - 1  # the latest new post at or before it
+                if i >= 0 and at < mine[i] + span and at != mine[i]:
+                    out.append((nid, at))
         return out
 
     def resume(self, clock: datetime, incidents: Iterable[str]) -> None:
