@@ -28,9 +28,10 @@ incident's narratives, and every minute while its alert is open.
 :class:`AlertMonitor` applies the rules in event time: at each post that joins a
 narrative, again at the later posts of the narrative whose windows a post arriving late
 falls into (sources do not deliver in time order), and at each whole minute of event time
-while alerts are open (so alerts on narratives that went quiet resolve without new posts). It writes each event, its rule
-state and its deliveries in the caller's transaction. Given the same posts in the same
-order it gives the same events, however they were batched.
+while alerts are open (so alerts on narratives that went quiet resolve without new posts).
+It writes each event, its rule state and its deliveries in the caller's transaction.
+Given the same posts in the same order it gives the same events, however they were
+batched.
 """
 
 from __future__ import annotations
