@@ -168,6 +168,42 @@ def test_conflicts_replay_the_same_in_any_line_order(
     assert any(e["conflict"] for e in forward) and shape(forward) == shape(backward)
 
 
+def _ingested(tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str,
+              batches: list[list[dict[str, Any]]]) -> list[tuple[Any, ...]]:
+    """The conflict alerts after ``claimwatch ingest`` of each batch, one file after the
+    other: (event, time, question, sides' values), oldest first."""
+    folder = tmp_path / name
+    folder.mkdir()
+    config = write_config(folder, INCIDENT)
+    for n, batch in enumerate(batches):
+        path = folder / f"{n}.jsonl"
+        path.write_text("".join(json.dumps(p) + "\n" for p in batch), encoding="utf-8")
+        assert run_cli(["ingest", str(path), "--config", str(config)]) == 0
+    capsys.readouterr()
+    assert run_cli(["alerts", "--config", str(config), "--json"]) == 0
+    return sorted(
+        (a["event"], a["at"], a["conflict"]["question"],
+         sorted(s["value"] for s in a["conflict"]["sides"]))
+        for a in json.loads(capsys.readouterr().out) if a["rule"] == "conflicting-reports"
+    )
+
+
+def test_a_conflict_is_found_whichever_side_s_reports_arrive_first(
+    tmp_path: Path, embedder: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each side's newsrooms come in by a source of their own: the second source's posts
+    # are all older than the first's latest, and the disagreement is only seen with both
+    posts = scenario()
+    three = [p for p in posts if p["id"].startswith(("a", "ra"))]
+    lone = [p for p in posts if p["id"].startswith(("b", "rb"))]
+    rest = [p for p in posts if p not in three and p not in lone]
+    together = _ingested(tmp_path, capsys, "together", [posts])
+    assert [e[0] for e in together] == ["raised", "resolved"]  # settled at minute 30
+    assert together[0][1] < _at(30) <= together[1][1] and together[0][3] == ["1", "more than 1"]
+    assert _ingested(tmp_path, capsys, "three-first", [three + rest, lone]) == together
+    assert _ingested(tmp_path, capsys, "lone-first", [lone, three, rest]) == together
+
+
 def _post(n: int, author: str, tier: Tier, text: str, reader: ValueReader) -> ValuePost:
     values = tuple(v.as_dict() for v in reader.read(text))
     return ValuePost(n, 1, "x", str(n), author, tier, START + timedelta(minutes=n), values, ())

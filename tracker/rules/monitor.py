@@ -23,7 +23,8 @@ an incident instead of one narrative: it holds while trusted sources give answer
 disagree (:func:`tracker.rules.conflicts.find_conflicts`), it is watched until a finding answers
 the question (:func:`tracker.rules.conflicts.settling_finding`), and its alerts carry the
 conflict's sides. It is evaluated at the whole minute after a post joined one of the
-incident's narratives, and every minute while its alert is open.
+incident's narratives, every minute while its alert is open, and again at the minutes
+whose windows a post arriving late falls into.
 
 :class:`AlertMonitor` applies the rules in event time: at each post that joins a
 narrative, again at the later posts of the narrative whose windows a post arriving late
@@ -314,6 +315,7 @@ class AlertMonitor:
         out: list[Alert] = []
         try:
             with self.store.transaction():
+                new = points
                 later = self._later_joins(points)
                 if later:
                     points = sorted(set(points) | set(later), key=lambda p: (p[1], p[0]))
@@ -323,11 +325,12 @@ class AlertMonitor:
                 heads = self.store.narrative_heads(nids)
                 self._heads.update((nid, heads.get(nid)) for nid in nids)
                 if self.conflict_rules:
-                    for nid, at in points:
+                    for nid, at in new:
                         head = heads.get(nid)
                         due = _next_minute(at)
                         if head is not None and due >= tick:
                             self._due.setdefault(due, set()).add(head[0])
+                    out.extend(self._late_conflicts(new, heads, tick))
                 dues = sorted(self._due)  # whole minutes; the ticks only pop them
                 for nid, at in points:
                     while tick <= at:
@@ -346,6 +349,7 @@ class AlertMonitor:
         finally:
             self._forget()
         self.clock = max(latest, self.clock) if self.clock else latest
+        out.sort(key=lambda a: a.at)  # stable: late evaluations come before the rest
         return out
 
     def _later_joins(
@@ -373,6 +377,47 @@ class AlertMonitor:
                 i = bisect_right(mine, at) - 1  # the latest new post at or before it
                 if i >= 0 and at < mine[i] + span and at != mine[i]:
                     out.append((nid, at))
+        return out
+
+    def _late_conflicts(
+        self, points: Sequence[tuple[int, datetime]],
+        heads: dict[int, tuple[str, ClaimKind, Status]], tick: datetime,
+    ) -> list[Alert]:
+        """Evaluate the conflict rules again where posts arrived late: a post at ``T``
+        from before the evaluated clock falls into the conflict windows of the minutes
+        from ``T`` to the longest conflict window later, and those minutes were evaluated
+        (after the value posts in them) without it. Those minutes (before ``tick``) are
+        evaluated again, in order, with every post now stored, and every minute after the
+        first of them while the incident's conflict is open, as the ticks would have: two
+        newsrooms whose disagreeing reports come in by different sources conflict
+        whichever came first."""
+        late: dict[str, list[datetime]] = {}
+        for nid, at in points:
+            head = heads.get(nid)
+            if head is not None and _next_minute(at) < tick:
+                late.setdefault(head[0], []).append(at)
+        if not late:
+            return []
+        span = timedelta(minutes=max(r.window_minutes for r in self.conflict_rules))
+        out: list[Alert] = []
+        for incident_id, times in sorted(late.items()):
+            times.sort()
+            values = self.store.value_posts(incident_id, times[0] - 2 * _MINUTE, times[-1] + span)
+            dues: set[datetime] = set()
+            for v in values:
+                due = _next_minute(v.at)
+                i = bisect_right(times, due) - 1  # the latest late post at or before it
+                if due < tick and i >= 0 and due < times[i] + span:
+                    dues.add(due)
+            if not dues:
+                continue
+            # from the first of them, every minute while the incident's conflict is open,
+            # as the ticks would have done
+            due = min(dues)
+            while due < tick:
+                if due in dues or incident_id in self._open_conflicts():
+                    out.extend(self._conflicts(incident_id, due))
+                due += _MINUTE
         return out
 
     def resume(self, clock: datetime, incidents: Iterable[str]) -> None:
